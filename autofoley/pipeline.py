@@ -1,0 +1,270 @@
+"""Score a film end to end: the ``Scorer`` owns a loaded CLIP model and the
+options, and runs the stages in order:
+
+probe -> scenes -> frame embeddings -> library index -> matching ->
+timeline -> mixdown -> mux.
+
+Outputs are written into a hidden temporary folder inside ``out_dir`` and
+renamed into place only when every one of them is complete, so a failure or a
+kill never leaves a partial deliverable under its real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .atomic import TMP_PREFIX, ensure_dir, write_json
+from .clip_encoder import ClipEncoder, load_clip
+from .embed import FrameEmbeddings, embed_film
+from .errors import LibraryError
+from .library import LibraryScan, scan_library
+from .library_index import DEFAULT_TEMPLATE, LibraryIndex, build_index
+from .matching import Matches, match_film
+from .media import probe
+from .progress import NullReporter
+from .records import Placement, Scene, VideoInfo, to_plain
+from .registry import DEFAULT_CLIP_MODEL
+from .scenes import DEFAULT_GRADUAL_WINDOW, DEFAULT_MIN_SCENE_LEN, DEFAULT_THRESHOLD, detect_scenes
+from .sync import SyncParams
+
+log = logging.getLogger("autofoley")
+
+DEFAULT_OUT = "autofoley-out"
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """Everything that changes what a film's score is, besides model and library."""
+
+    step: float = 0.1  # seconds per similarity segment (Demarchi: 0.1 s)
+    batch_size: int = 64  # frames per encoder batch
+    frame_fit: str = "crop"  # "crop" (CLIP's preprocessing) or "pad" (whole frame, letterboxed)
+    scene_threshold: float = DEFAULT_THRESHOLD
+    min_scene_len: float = DEFAULT_MIN_SCENE_LEN
+    dissolve_window: float = DEFAULT_GRADUAL_WINDOW  # 0: hard cuts only
+    sync: SyncParams = field(default_factory=SyncParams)
+    text_template: str = DEFAULT_TEMPLATE
+    ambience: bool = True
+    ambience_gain_db: float = -12.0  # beds sit below SFX by default
+    sfx_gain_db: float = 0.0
+    render: bool = True  # write the mix and the scored film
+    stems: bool = False
+    use_cache: bool = True
+    start_timecode: str | None = None
+    layout: str = "standard"  # a shipped layout's name or a template .json (layout.py)
+    exports: tuple[str, ...] = ()  # NLE formats written beside the .otio (exports.py)
+    report: bool = True  # write film.report.png and film.report.html
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ScoreResult:
+    video: VideoInfo
+    scenes: list[Scene]
+    placements: list[Placement]
+    outputs: dict[str, Path]
+    timings: dict[str, float]
+    frames_cached: bool
+    skipped_sounds: list[tuple[Path, str]] = field(default_factory=list)
+    matches: Matches | None = None
+
+    def summary(self) -> dict:
+        """The ``--json`` form."""
+        return {
+            "film": str(self.video.path),
+            "duration": self.video.duration,
+            "fps": float(self.video.fps),
+            "scenes": len(self.scenes),
+            "sfx_placed": sum(p.role == "sfx" for p in self.placements),
+            "ambience_beds": len({p.scene for p in self.placements if p.role == "ambience"}),
+            "outputs": {k: str(v) for k, v in self.outputs.items()},
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "frames_cached": self.frames_cached,
+            "skipped_sounds": [{"file": str(p), "reason": r} for p, r in self.skipped_sounds],
+        }
+
+
+class Scorer:
+    """A loaded model plus options; call ``score()`` for each film.
+
+    >>> scorer = Scorer("autofoley-tiny")
+    >>> result = scorer.score("film.mp4", "~/SFX", "scored/")
+    """
+
+    def __init__(self, clip_model: str = DEFAULT_CLIP_MODEL, clip_pretrained: str | None = None,
+                 device: str = "auto", options: ScoreOptions | None = None,
+                 encoder: ClipEncoder | None = None):
+        self.encoder = encoder or load_clip(clip_model, clip_pretrained, device)
+        self.options = options or ScoreOptions()
+        self._libraries: dict[tuple, tuple[LibraryScan, LibraryIndex]] = {}
+
+    def library(self, root: str | Path, csv_path: str | Path | None = None,
+                reporter=None) -> tuple[LibraryScan, LibraryIndex]:
+        """Scan and embed a library once per Scorer (several films share it)."""
+        reporter = reporter or NullReporter()
+        key = (str(Path(root).expanduser().resolve()), str(csv_path), self.options.text_template)
+        if key not in self._libraries:
+            with reporter.stage("scan library") as update:
+                scan = scan_library(Path(root).expanduser(), csv_path, self.options.use_cache,
+                                    progress=update)
+            with reporter.stage("embed library") as update:
+                index = build_index(scan, self.encoder, self.options.text_template,
+                                    self.options.use_cache, progress=update)
+            if not len(index.of_kind("sfx")) and not len(index.of_kind("ambience")):
+                raise LibraryError("no usable sounds", root, "point --library at a folder of SFX")
+            self._libraries[key] = (scan, index)
+        return self._libraries[key]
+
+    def analyse(self, film: str | Path, reporter=None) -> tuple[VideoInfo, list[Scene], FrameEmbeddings]:
+        """The picture side alone: probe, scenes, frame embeddings (cached)."""
+        reporter = reporter or NullReporter()
+        opts = self.options
+        with reporter.stage("probe"):
+            video = probe(film)
+        with reporter.stage("scenes"):
+            scenes = detect_scenes(video.path, video.duration, opts.scene_threshold,
+                                   opts.min_scene_len, opts.dissolve_window)
+        with reporter.stage("embed frames") as update:
+            frames = embed_film(video, self.encoder, opts.step, opts.batch_size, opts.use_cache,
+                                opts.frame_fit, progress=update)
+        return video, scenes, frames
+
+    def score(self, film: str | Path, library: str | Path, out_dir: str | Path | None = None,
+              csv_path: str | Path | None = None, reporter=None,
+              name: str | None = None) -> ScoreResult:
+        """Score one film and write its deliverables into ``out_dir``.
+
+        Writes ``{name}.otio``, ``{name}.events.json`` and, when rendering,
+        ``{name}.mix.wav`` and ``{name}.scored.mp4`` (``.mov``/``.mkv`` when
+        the video codec needs it); with ``options.report``
+        ``{name}.report.png`` and ``.html``; one file (or folder) per format
+        of ``options.exports``. ``name`` defaults to the film's stem.
+        """
+        from .exports import check_adapters
+        from .layout import load_layout
+
+        reporter = reporter or NullReporter()
+        opts = self.options
+        # A bad layout or a missing adapter fails before any work is done.
+        load_layout(opts.layout)
+        check_adapters(opts.exports)
+        out_dir = ensure_dir(Path(out_dir if out_dir is not None else DEFAULT_OUT).expanduser())
+        scan, index = self.library(library, csv_path, reporter)
+        video, scenes, frames = self.analyse(film, reporter)
+        name = name or video.path.stem
+        with reporter.stage("match"):
+            matches = match_film(frames.vectors, frames.step, scenes, index, opts.sync, video.fps,
+                                 ambience=opts.ambience)
+        with _staging(out_dir) as tmp:
+            outputs = self._write(video, scenes, matches.placements, tmp, name, reporter,
+                                  matches, index)
+            final = _publish(outputs, out_dir)
+        timings = dict(getattr(reporter, "timings", {}))
+        return ScoreResult(video, scenes, matches.placements, final, timings, frames.cached,
+                           list(scan.skipped), matches)
+
+    def _write(self, video: VideoInfo, scenes: list[Scene], placements: list[Placement],
+               tmp: Path, name: str, reporter, matches: Matches | None = None,
+               index: LibraryIndex | None = None) -> dict[str, Path]:
+        from .layout import load_layout
+        from .timeline import build_timeline, track_names, write_timeline
+
+        opts = self.options
+        outputs: dict[str, Path] = {}
+        mix_gain_db = 0.0
+        if opts.render:
+            from .mixdown import render_mix
+            from .mux import mux_mix, scored_name
+
+            with reporter.stage("mixdown") as update:
+                stems = tmp / f"{name}.stems" if opts.stems else None
+                if stems:
+                    stems.mkdir()
+                report = render_mix(placements, video.duration, tmp / f"{name}.mix.wav",
+                                    ambience_gain_db=opts.ambience_gain_db,
+                                    sfx_gain_db=opts.sfx_gain_db, stems_dir=stems, progress=update)
+                outputs["mix"] = report.path
+                mix_gain_db = report.gain_db_applied
+                if stems:
+                    outputs["stems"] = stems
+            with reporter.stage("mux"):
+                outputs["scored"] = mux_mix(video, report.path, tmp / scored_name(video, name))
+        with reporter.stage("timeline"):
+            layout = load_layout(opts.layout)
+            gains = {"sfx": opts.sfx_gain_db, "ambience": opts.ambience_gain_db}
+            timeline = build_timeline(video, scenes, placements, name, opts.start_timecode,
+                                      layout, gains, mix_gain_db)
+            tracks = track_names(placements, video.fps, layout)
+            events = {
+                "autofoley_version": __version__,
+                "film": to_plain(video),
+                "model": self.encoder.identity,
+                "options": _jsonable(opts.to_dict()),
+                "layout": layout.name,
+                "scenes": [to_plain(s) for s in scenes],
+                "events": [{**p.to_json(), "timeline_track": t}
+                           for p, t in zip(placements, tracks)],
+            }
+            write_json(tmp / f"{name}.events.json", events)
+            outputs["events"] = tmp / f"{name}.events.json"
+        if opts.exports:
+            from .exports import export_timeline
+
+            with reporter.stage("export"):
+                for fmt in opts.exports:
+                    outputs[fmt] = export_timeline(timeline, fmt, tmp, name).path
+        if opts.report:
+            from .report import write_report
+
+            with reporter.stage("report"):
+                write_report(tmp / f"{name}.report.png", video, scenes, placements,
+                             matches.series if matches else [],
+                             index.entries if index else [], opts.step, opts.sync.threshold,
+                             tracks, tmp / f"{name}.report.html", name)
+                outputs["report"] = tmp / f"{name}.report.png"
+                outputs["report_html"] = tmp / f"{name}.report.html"
+        with reporter.stage("timeline"):
+            # The timeline goes last: its presence marks a complete set.
+            write_timeline(timeline, tmp / f"{name}.otio")
+            outputs["timeline"] = tmp / f"{name}.otio"
+        return outputs
+
+
+@contextlib.contextmanager
+def _staging(out_dir: Path):
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out_dir))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _publish(outputs: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+    """Rename each finished output into ``out_dir`` (atomic per file, same
+    file system), in the order they were written."""
+    final = {}
+    for key, path in outputs.items():
+        dest = out_dir / path.name
+        if dest.is_dir() and path.is_dir():
+            shutil.rmtree(dest)
+        path.replace(dest)
+        final[key] = dest
+    return final
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -1,0 +1,125 @@
+"""AutoSync (Demarchi, section 4.4): from a 0.1 s similarity series to events.
+
+An SFX event is a run of consecutive segments where a candidate's softmax
+score is above a threshold ``t`` and stays within ``d`` (a fraction) of the
+run's mean: high *and* stable. Demarchi's grid search gave t=0.1, d=0.5.
+Around that core this module adds what a sound editor needs: a minimum event
+length, merging of short gaps (a flicker of the score should not split one
+action into two sounds), and at most K overlapping events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SyncParams:
+    """Placement settings. Times in seconds."""
+
+    threshold: float = 0.1  # t: minimum softmax score of a segment in an event
+    stability: float = 0.5  # d: a segment stays in a run while |s - mean| <= d * mean
+    temperature: float = 0.01  # softmax temperature over cosines (CLIP's 1/logit_scale)
+    min_event: float = 0.3  # shorter runs are dropped
+    merge_gap: float = 0.2  # same-sound runs this close are merged
+    max_overlap: int = 2  # K: at most this many SFX sound at once
+    shortlist_k: int = 8  # exact top-k per shortlist window
+    shortlist_window: float = 1.0  # seconds per shortlist query
+    min_similarity: float = -1.0  # raw cosine floor for a segment to count (off by default)
+    group_by: str = "category"  # "category": one event per library category at a time; "none"
+    background: bool = True  # ambiences compete in the softmax as "no SFX here"
+    # "softmax": Demarchi's softmax over all candidates (simultaneous objects
+    # compete); "vs_background": each candidate against the background alone
+    # (a two-way softmax with the scene's ambiences), so two objects on screen
+    # can both score high.
+    score_mode: str = "softmax"
+
+    def replace(self, **changes) -> "SyncParams":
+        return SyncParams(**{**asdict(self), **changes})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SyncParams":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Candidate ``candidate`` is on for segments [first, stop)."""
+
+    candidate: int
+    first: int
+    stop: int
+    score: float  # mean score over the event's segments
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.first
+
+
+def find_runs(scores: np.ndarray, threshold: float, stability: float) -> list[tuple[int, int, float]]:
+    """Runs of one series: (first, stop, mean) with every score > ``threshold``
+    and within ``stability`` x the running mean of the run before it.
+
+    A segment above the threshold that breaks stability ends the run and
+    starts the next one, so a sudden jump is a new event, not a longer one.
+    """
+    runs = []
+    first, total = -1, 0.0
+    for i, s in enumerate(np.asarray(scores, np.float64)):
+        if s > threshold:
+            if first >= 0:
+                mean = total / (i - first)
+                if abs(s - mean) <= stability * mean:
+                    total += s
+                    continue
+                runs.append((first, i, mean))
+            first, total = i, s
+        elif first >= 0:
+            runs.append((first, i, total / (i - first)))
+            first = -1
+    if first >= 0:
+        runs.append((first, len(scores), total / (len(scores) - first)))
+    return runs
+
+
+def merge_runs(runs: list[tuple[int, int, float]], gap: int) -> list[tuple[int, int, float]]:
+    """Join runs separated by at most ``gap`` segments (length-weighted mean)."""
+    out: list[tuple[int, int, float]] = []
+    for first, stop, mean in runs:
+        if out and first - out[-1][1] <= gap:
+            f0, s0, m0 = out[-1]
+            n0, n1 = s0 - f0, stop - first
+            out[-1] = (f0, stop, (m0 * n0 + mean * n1) / (n0 + n1))
+        else:
+            out.append((first, stop, mean))
+    return out
+
+
+def detect_events(series: np.ndarray, params: SyncParams, step: float) -> list[Event]:
+    """Events of every candidate column of a (T, C) score series, at most
+    ``max_overlap`` at any segment, the strongest (score x length) kept first."""
+    min_len = max(1, int(round(params.min_event / step)))
+    gap = int(round(params.merge_gap / step))
+    events = []
+    for c in range(series.shape[1]):
+        runs = merge_runs(find_runs(series[:, c], params.threshold, params.stability), gap)
+        events += [Event(c, f, s, m) for f, s, m in runs if s - f >= min_len]
+    return limit_overlap(events, params.max_overlap, len(series))
+
+
+def limit_overlap(events: list[Event], k: int, n_segments: int) -> list[Event]:
+    """Greedy by strength: keep an event only if every segment it covers has
+    fewer than ``k`` kept events."""
+    load = np.zeros(n_segments + 1, np.int32)
+    kept = []
+    for e in sorted(events, key=lambda e: (-e.score * e.length, e.first, e.candidate)):
+        if load[e.first:e.stop].max(initial=0) < k:
+            load[e.first:e.stop] += 1
+            kept.append(e)
+    return sorted(kept, key=lambda e: (e.first, e.candidate))

@@ -1,0 +1,1 @@
+"""Shipped timeline layout templates (see README.md in this folder)."""
