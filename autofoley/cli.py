@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import AutofoleyError
+from .rank_modes import DEFAULT_HYBRID_WEIGHT, RANK_MODES
 from .registry import DEFAULT_CLIP_MODEL
 
 log = logging.getLogger("autofoley")
@@ -33,6 +34,19 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
                         "default tag (ViT-B-32: laion2b_s34b_b79k), downloaded once")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     g.add_argument("--batch-size", type=int, default=64, help="frames per encoder batch")
+    g.add_argument("--rank", choices=RANK_MODES, default="auto",
+                   help="rank the library by CLIP text embeddings of its tags, by an audio "
+                        "encoder's embeddings, or a fusion of both (default: audio when an "
+                        "audio encoder ships for the CLIP model or --audio-model is given, "
+                        "else text)")
+    g.add_argument("--audio-model", default=None,
+                   help="audio encoder: a registry name (see 'autofoley models'), a .safetensors "
+                        "checkpoint from 'autofoley train', or cnn14:/path/Cnn14_mAP=0.431.pth")
+    g.add_argument("--hybrid-weight", type=float, default=DEFAULT_HYBRID_WEIGHT,
+                   help="weight of audio in --rank hybrid, 0..1 (default: %(default)s)")
+    g.add_argument("--no-split", action="store_true",
+                   help="with audio ranking, keep each file whole instead of splitting it into "
+                        "events at silences")
 
 
 def add_sync_flags(p: argparse.ArgumentParser) -> None:
@@ -128,7 +142,9 @@ def options_from_args(args, spec_defaults: dict | None):
                         scene_threshold=args.scene_threshold, min_scene_len=args.min_scene_len,
                         dissolve_window=args.dissolve_window,
                         sync=sync_from_args(args, spec_defaults),
-                        text_template=args.text_template, ambience=not args.no_ambience,
+                        text_template=args.text_template, rank=args.rank,
+                        audio_model=args.audio_model, hybrid_weight=args.hybrid_weight,
+                        split=not args.no_split, ambience=not args.no_ambience,
                         ambience_gain_db=args.ambience_gain, render=not args.no_render,
                         stems=args.stems, use_cache=not args.no_cache,
                         start_timecode=args.timecode, layout=args.layout,
@@ -180,10 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(t)
 
     from .batch_cli import add_batch_parser
+    from .search_cli import add_index_parser, add_search_parser
 
     add_batch_parser(sub)
+    add_index_parser(sub)
+    add_search_parser(sub)
 
-    m = sub.add_parser("models", help="list the CLIP models autofoley can use")
+    m = sub.add_parser("models", help="list the CLIP and audio models autofoley can use")
     _add_common(m)
     return parser
 
@@ -278,7 +297,9 @@ def cmd_tune(args) -> int:
             step=args.step, batch_size=args.batch_size,
             frame_fit=frame_fit_from_args(args, encoder.spec.defaults),
             scene_threshold=args.scene_threshold,
-            min_scene_len=args.min_scene_len, dissolve_window=args.dissolve_window, sync=start))
+            min_scene_len=args.min_scene_len, dissolve_window=args.dissolve_window, sync=start,
+            rank=args.rank, audio_model=args.audio_model, hybrid_weight=args.hybrid_weight,
+            split=not args.no_split))
         _, index = scorer.library(args.library, args.library_csv, reporter)
         films = load_films(scorer, args.films, args.truth, reporter)
         with reporter.stage("grid search") as update:
@@ -304,17 +325,19 @@ def cmd_models(args) -> int:
 
     import open_clip
 
-    entries = registry().get("clip", {})
-    rows = [{"name": k, "source": "autofoley", "description": v.get("description", "")}
-            for k, v in entries.items()]
-    rows += [{"name": m, "source": "open_clip",
+    shipped = registry()
+    rows = [{"name": k, "kind": "clip", "source": "autofoley",
+             "description": v.get("description", "")} for k, v in shipped.get("clip", {}).items()]
+    rows += [{"name": k, "kind": "audio", "source": "autofoley", "clip_model": v.get("clip_model"),
+              "description": v.get("description", "")} for k, v in shipped.get("audio", {}).items()]
+    rows += [{"name": m, "kind": "clip", "source": "open_clip",
               "pretrained": open_clip.list_pretrained_tags_by_model(m)} for m in open_clip.list_models()]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
             extra = r.get("description") or ", ".join(r.get("pretrained", [])) or "-"
-            print(f"{r['name']:<40} {r['source']:<10} {extra}")
+            print(f"{r['name']:<40} {r['kind']:<6} {r['source']:<10} {extra}")
     return 0
 
 
@@ -329,9 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     log.setLevel(logging.DEBUG if args.verbose else logging.INFO if not args.quiet else logging.WARNING)
     try:
         from .batch_cli import cmd_batch
+        from .search_cli import cmd_index, cmd_search
 
         commands = {"score": cmd_score, "evaluate": cmd_evaluate, "tune": cmd_tune,
-                    "batch": cmd_batch, "models": cmd_models}
+                    "batch": cmd_batch, "index": cmd_index, "search": cmd_search,
+                    "models": cmd_models}
         return commands[args.command](args)
     except AutofoleyError as exc:
         print(f"autofoley: error: {exc}", file=sys.stderr)

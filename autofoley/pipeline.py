@@ -15,7 +15,7 @@ import contextlib
 import logging
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
@@ -24,13 +24,15 @@ from .clip_encoder import ClipEncoder, load_clip
 from .embed import FrameEmbeddings, embed_film
 from .errors import LibraryError
 from .library import LibraryScan, scan_library
-from .library_index import DEFAULT_TEMPLATE, LibraryIndex, build_index
+from .library_index import DEFAULT_TEMPLATE, LibraryIndex
 from .matching import Matches, match_film
 from .media import probe
 from .progress import NullReporter
+from .rank_modes import DEFAULT_HYBRID_WEIGHT, build_library_index, choose_rank
 from .records import Placement, Scene, VideoInfo, to_plain
 from .registry import DEFAULT_CLIP_MODEL
 from .scenes import DEFAULT_GRADUAL_WINDOW, DEFAULT_MIN_SCENE_LEN, DEFAULT_THRESHOLD, detect_scenes
+from .segments import SplitParams
 from .sync import SyncParams
 
 log = logging.getLogger("autofoley")
@@ -50,6 +52,14 @@ class ScoreOptions:
     dissolve_window: float = DEFAULT_GRADUAL_WINDOW  # 0: hard cuts only
     sync: SyncParams = field(default_factory=SyncParams)
     text_template: str = DEFAULT_TEMPLATE
+    # How the library is ranked (rank_modes.py): auto, text, audio or hybrid;
+    # the audio encoder (a registry name or checkpoint; None: the one shipped
+    # for the CLIP model); audio's weight in hybrid fusion; whether files are
+    # split into events at silences for audio/hybrid ranking.
+    rank: str = "auto"
+    audio_model: str | None = None
+    hybrid_weight: float = DEFAULT_HYBRID_WEIGHT
+    split: bool = True
     ambience: bool = True
     ambience_gain_db: float = -12.0  # beds sit below SFX by default
     sfx_gain_db: float = 0.0
@@ -101,23 +111,48 @@ class Scorer:
 
     def __init__(self, clip_model: str = DEFAULT_CLIP_MODEL, clip_pretrained: str | None = None,
                  device: str = "auto", options: ScoreOptions | None = None,
-                 encoder: ClipEncoder | None = None):
+                 encoder: ClipEncoder | None = None, audio_encoder=None):
         self.encoder = encoder or load_clip(clip_model, clip_pretrained, device)
-        self.options = options or ScoreOptions()
+        options = options or ScoreOptions()
+        # "auto" is resolved once, here, so events.json and the batch settings
+        # key record the mode and encoder that were really used.
+        rank, audio_model = choose_rank(
+            options.rank, self.encoder.spec.name,
+            options.audio_model or (audio_encoder.name if audio_encoder is not None else None))
+        self.options = replace(options, rank=rank, audio_model=audio_model)
+        self.audio_encoder = audio_encoder
+        if rank != "text" and audio_encoder is None:
+            from .audio_encoder import load_audio_encoder
+
+            self.audio_encoder = load_audio_encoder(audio_model, device=str(self.encoder.device))
+        if self.audio_encoder is not None:
+            from .audio_encoder import check_compatible
+
+            check_compatible(self.audio_encoder, self.encoder.identity)
         self._libraries: dict[tuple, tuple[LibraryScan, LibraryIndex]] = {}
 
     def library(self, root: str | Path, csv_path: str | Path | None = None,
                 reporter=None) -> tuple[LibraryScan, LibraryIndex]:
-        """Scan and embed a library once per Scorer (several films share it)."""
+        """Scan and embed a library once per Scorer (several films share it).
+
+        With audio or hybrid ranking the index's entries are the takes of
+        each file; sounds the audio encoder could not decode are added to
+        the scan's ``skipped`` list.
+        """
         reporter = reporter or NullReporter()
-        key = (str(Path(root).expanduser().resolve()), str(csv_path), self.options.text_template)
+        opts = self.options
+        key = (str(Path(root).expanduser().resolve()), str(csv_path), opts.text_template)
         if key not in self._libraries:
             with reporter.stage("scan library") as update:
-                scan = scan_library(Path(root).expanduser(), csv_path, self.options.use_cache,
+                scan = scan_library(Path(root).expanduser(), csv_path, opts.use_cache,
                                     progress=update)
-            with reporter.stage("embed library") as update:
-                index = build_index(scan, self.encoder, self.options.text_template,
-                                    self.options.use_cache, progress=update)
+            built = build_library_index(
+                scan, opts.rank, self.encoder, self.audio_encoder, template=opts.text_template,
+                use_cache=opts.use_cache, split=SplitParams() if opts.split else None,
+                hybrid_weight=opts.hybrid_weight, reporter=reporter)
+            # The scan keeps its files (batch's library key is computed from
+            # them); only what the audio encoder could not read joins skipped.
+            scan, index = replace(scan, skipped=built.scan.skipped), built.index
             if not len(index.of_kind("sfx")) and not len(index.of_kind("ambience")):
                 raise LibraryError("no usable sounds", root, "point --library at a folder of SFX")
             self._libraries[key] = (scan, index)

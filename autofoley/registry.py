@@ -158,3 +158,123 @@ def file_sha256(path: str | Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- audio encoders
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """Everything needed to build one audio encoder (see ``audio_encoder``)."""
+
+    name: str
+    backbone: str  # "cnn14" or "aisfx"
+    config: dict  # the audio model config (models/configs/audio-*.json)
+    source: str  # "registry", "checkpoint" (our .safetensors) or "pretrained"
+    weights: str | None = None  # a whole-model .safetensors checkpoint
+    backbone_weights: str | None = None  # a published backbone checkpoint (.pth)
+    seed: int = 0  # draws every weight a checkpoint does not give
+    sha256: str | None = None  # of ``weights``, when known and checked
+    clip_identity: str | None = None  # the CLIP it was trained for; None: untrained
+    config_path: Path | None = None
+
+
+def available_audio_models() -> list[str]:
+    """Registry names of the audio encoders, then the other accepted forms."""
+    return sorted(registry().get("audio", {})) + ["cnn14:/path/Cnn14_mAP=0.431.pth",
+                                                  "aisfx:/path/checkpoint.pth", "/path/model.safetensors"]
+
+
+def resolve_audio(name_or_path: str) -> AudioSpec:
+    """Turn ``--audio-model`` into an AudioSpec.
+
+    Accepted: a registry name (``models/registry.json`` "audio" section); a
+    ``.safetensors`` checkpoint written by ``audio_encoder.save_audio_encoder``;
+    ``cnn14:/path/Cnn14_mAP=0.431.pth`` (the published PANNs weights) or
+    ``aisfx:/path/checkpoint.pth``: a pretrained backbone under a projection
+    drawn from seed 0, trained for no CLIP model yet.
+    """
+    entries = registry().get("audio", {})
+    if name_or_path in entries:
+        return _audio_registry_spec(name_or_path, entries[name_or_path])
+    backbone, sep, rest = name_or_path.partition(":")
+    if sep and backbone in ("cnn14", "aisfx") and rest:
+        path = Path(rest).expanduser()
+        if not path.is_file():
+            raise ModelError(f"{backbone} checkpoint not found", path, "check the path")
+        config, config_path = _audio_config(f"configs/audio-{backbone}.json")
+        return AudioSpec(f"{backbone}-pretrained", backbone, config, "pretrained",
+                         backbone_weights=str(path.resolve()), config_path=config_path)
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".safetensors" or path.is_file():
+        return _audio_checkpoint_spec(path)
+    raise ModelError(f"unknown audio model '{name_or_path}'", None,
+                     f"use one of {', '.join(available_audio_models())}")
+
+
+def _audio_config(rel: str) -> tuple[dict, Path]:
+    path = models_dir() / rel
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), path
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"audio model config unreadable ({exc})", path, "reinstall autofoley") from None
+
+
+def _audio_registry_spec(name: str, entry: dict) -> AudioSpec:
+    config, config_path = _audio_config(entry["config"])
+    backbone = entry.get("backbone", config["backbone"])
+    clip_identity = None
+    if entry.get("projection_trained", True) and entry.get("clip_model"):
+        clip_identity = resolve_clip(entry["clip_model"], entry.get("clip_pretrained")).identity
+    backbone_weights = entry.get("backbone_weights")
+    if backbone_weights == "aisfx-package":
+        from .audio_backbones.aisfx import installed_checkpoint
+
+        found = installed_checkpoint()
+        if found is None:
+            raise ModelError(f"'{name}' needs the aisfx package's pretrained weights", None,
+                             "pip install --no-deps aisfx")
+        backbone_weights = str(found)
+    elif backbone_weights:
+        backbone_weights = str(models_dir() / backbone_weights)
+    weights = entry.get("weights")
+    if weights is None:
+        return AudioSpec(name, backbone, config, "registry", None, backbone_weights,
+                         int(entry.get("seed", 0)), None, clip_identity, config_path)
+    path = models_dir() / weights
+    if not path.is_file():
+        raise ModelError("shipped weights are missing", path, "reinstall autofoley")
+    sha = entry.get("sha256")
+    if sha and file_sha256(path) != sha:
+        raise ModelError("shipped weights do not match their sha256", path,
+                         "reinstall autofoley; the file is corrupt")
+    meta = _audio_checkpoint_metadata(path)
+    return AudioSpec(name, backbone, json.loads(meta["config"]), "registry", str(path), None,
+                     0, sha, meta.get("clip_identity") or clip_identity, config_path)
+
+
+def _audio_checkpoint_metadata(path: Path) -> dict:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError) as exc:
+        raise ModelError(f"not a readable .safetensors file ({exc})", path,
+                         "pass a checkpoint written by autofoley") from None
+    if meta.get("format") != "autofoley-audio-encoder" or "config" not in meta:
+        raise ModelError("not an autofoley audio encoder checkpoint (no config in its metadata)",
+                         path, "save it with autofoley.audio_encoder.save_audio_encoder")
+    return meta
+
+
+def _audio_checkpoint_spec(path: Path) -> AudioSpec:
+    if not path.is_file():
+        raise ModelError("audio encoder checkpoint not found", path, "check the path")
+    meta = _audio_checkpoint_metadata(path)
+    try:
+        config = json.loads(meta["config"])
+    except json.JSONDecodeError:
+        raise ModelError("checkpoint metadata holds no valid config", path,
+                         "re-save it with save_audio_encoder") from None
+    return AudioSpec(path.stem, config.get("backbone", meta.get("backbone", "")), config,
+                     "checkpoint", str(path.resolve()), clip_identity=meta.get("clip_identity") or None)

@@ -247,3 +247,12 @@ def test_failure_midway_leaves_nothing(media, tmp_path, monkeypatch, capsys):
         main(["score", str(media["film"]), "--library", str(media["lib"]), "--out", str(out),
               *TINY])
     assert list(out.iterdir()) == []
+
+
+def test_models_lists_clip_and_audio_models(capsys):
+    code, out, _ = _run(["models", "--json"], capsys)
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0
+    assert rows["autofoley-demo"]["kind"] == "clip" and rows["ViT-B-32"]["source"] == "open_clip"
+    assert rows["audio-tiny-cnn14"]["kind"] == "audio"
+    assert rows["audio-tiny-cnn14"]["clip_model"] == "autofoley-tiny"
