@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .batch import DEFAULT_EXTENSIONS, EXIT_SOME_FAILED, BatchProgress, BatchReport
-from .errors import AutofoleyError
+from .errors import UsageError
 
 log = logging.getLogger("autofoley")
 
@@ -27,7 +27,7 @@ log = logging.getLogger("autofoley")
 def add_batch_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``batch`` to an ``add_subparsers()`` object; return its parser."""
     # Imported here: cli.py imports this module to register the command.
-    from .cli import add_model_flags, add_output_flags, add_picture_flags, add_sync_flags
+    from .cli import add_common_flags, add_model_flags, add_output_flags, add_picture_flags, add_sync_flags
 
     b = subparsers.add_parser(
         "batch", help="score every video under a folder: unattended, resumable",
@@ -61,9 +61,7 @@ def add_batch_parser(subparsers) -> argparse.ArgumentParser:
     add_picture_flags(b)
     add_sync_flags(b)
     add_output_flags(b)
-    b.add_argument("--json", action="store_true", help="print the report on stdout")
-    b.add_argument("--quiet", "-q", action="store_true", help="no progress display")
-    b.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
+    add_common_flags(b, "print the report on stdout")
     b.set_defaults(handler=cmd_batch)
     return b
 
@@ -75,7 +73,7 @@ def cmd_batch(args) -> int:
 
     extensions = [e.strip().lstrip(".") for e in args.ext.split(",") if e.strip()]
     if not extensions:
-        raise AutofoleyError("--ext names no extension", None, "e.g. --ext mp4,mov")
+        raise UsageError("--ext names no extension", None, "e.g. --ext mp4,mov")
     show = not args.quiet and sys.stderr.isatty()
     display = RichBatchProgress() if show else LogBatchProgress()
     with _sigterm_interrupts(), display if show else contextlib.nullcontext():

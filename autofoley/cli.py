@@ -1,9 +1,10 @@
 """The ``autofoley`` command: parses arguments, wires progress, calls the library.
 
-Exit codes: 0 success; 2 usage error (argparse); 3 bad input film; 4 bad
-library; 5 model or weights problem; 6 output not writable; 7 ffmpeg missing
-or failing; 8 a batch finished with some films failed; 130 interrupted; 1 an unexpected error (a bug: the traceback is
-printed). Results go to stdout (``--json``), everything else to stderr.
+Exit codes: 0 success; 2 usage error; 3 bad input (film, image, pairs
+folder); 4 bad library; 5 model or weights problem; 6 output not writable;
+7 ffmpeg missing or failing; 8 a batch finished with some films failed;
+130 interrupted; 1 an unexpected error (a bug: the traceback is printed).
+Results go to stdout (``--json``), everything else to stderr.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import AutofoleyError
+from .errors import AutofoleyError, UsageError
 from .rank_modes import DEFAULT_HYBRID_WEIGHT, RANK_MODES
 from .registry import DEFAULT_CLIP_MODEL
 
 log = logging.getLogger("autofoley")
 
 
-def add_model_flags(p: argparse.ArgumentParser) -> None:
+def add_model_flags(p: argparse.ArgumentParser, rank: bool = True) -> None:
+    """CLIP model flags, and (``rank``) how the library is ranked."""
     g = p.add_argument_group("model")
     g.add_argument("--clip-model", default=DEFAULT_CLIP_MODEL,
                    help="open_clip model name, a registry name (see 'autofoley models'), "
@@ -34,6 +36,8 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
                         "default tag (ViT-B-32: laion2b_s34b_b79k), downloaded once")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     g.add_argument("--batch-size", type=int, default=64, help="frames per encoder batch")
+    if not rank:
+        return
     g.add_argument("--rank", choices=RANK_MODES, default="auto",
                    help="rank the library by CLIP text embeddings of its tags, by an audio "
                         "encoder's embeddings, or a fusion of both (default: audio when an "
@@ -169,14 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_picture_flags(s)
     add_sync_flags(s)
     add_output_flags(s)
-    _add_common(s)
+    add_common_flags(s)
 
     e = sub.add_parser("evaluate", help="compare a written timeline with ground truth")
     e.add_argument("timeline", type=Path, help="the .otio written by 'autofoley score'")
     e.add_argument("--truth", type=Path, required=True, help="the film's ground-truth JSON")
     e.add_argument("--library-truth", type=Path, required=True,
                    help="JSON mapping library files to sound classes")
-    _add_common(e)
+    add_common_flags(e)
 
     t = sub.add_parser("tune", help="grid-search placement settings on labelled films")
     t.add_argument("films", type=Path, nargs="+", help="labelled films")
@@ -193,17 +197,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(t)
     add_picture_flags(t)
     add_sync_flags(t)
-    _add_common(t)
+    add_common_flags(t)
 
+    # Commands defined in their own modules; each parser sets its handler.
     from .batch_cli import add_batch_parser
+    from .curate_cli import add_curate_parser
     from .search_cli import add_index_parser, add_search_parser
+    from .train_cli import add_eval_parser, add_train_parser
 
     add_batch_parser(sub)
     add_index_parser(sub)
     add_search_parser(sub)
+    add_curate_parser(sub)
+    add_train_parser(sub)
+    add_eval_parser(sub)
 
     m = sub.add_parser("models", help="list the CLIP and audio models autofoley can use")
-    _add_common(m)
+    add_common_flags(m)
     return parser
 
 
@@ -216,8 +226,9 @@ def _export_formats(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+def add_common_flags(p: argparse.ArgumentParser, json_help: str = "print a JSON summary on stdout") -> None:
+    """--json, --quiet and --verbose, which every command takes."""
+    p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     p.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
 
@@ -288,6 +299,14 @@ def cmd_tune(args) -> int:
     from .settings import model_defaults_path, save_sync
     from .tune import load_films, tune
 
+    from .rank_modes import choose_rank
+
+    if args.set_default and choose_rank(args.rank, args.clip_model, args.audio_model)[0] != "text":
+        # A CLIP model's shipped defaults are read by every rank mode's
+        # "auto" fallback; they must stay those of its text ranking.
+        raise UsageError("--set-default stores a CLIP model's defaults for text ranking", None,
+                         "add --rank text, or keep these settings in --out and pass them "
+                         "to 'score' with --sync-config")
     show = not args.quiet and sys.stderr.isatty()
     reporter = RichReporter() if show else NullReporter()
     with reporter if show else contextlib.nullcontext():
@@ -306,6 +325,7 @@ def cmd_tune(args) -> int:
             result = tune(films, index, LibraryTruth.load(args.library_truth), start,
                           progress=update)
     meta = {"model": args.clip_model, "model_identity": encoder.identity,
+            "rank": scorer.options.rank, "audio_model": scorer.options.audio_model,
             "films": [str(f) for f in args.films], "loss": result.best_loss,
             "start_loss": result.start_loss, "points": result.points}
     save_sync(args.out, result.best, **meta)
@@ -351,13 +371,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="autofoley: %(levelname)s: %(message)s", stream=sys.stderr)
     log.setLevel(logging.DEBUG if args.verbose else logging.INFO if not args.quiet else logging.WARNING)
     try:
-        from .batch_cli import cmd_batch
-        from .search_cli import cmd_index, cmd_search
-
         commands = {"score": cmd_score, "evaluate": cmd_evaluate, "tune": cmd_tune,
-                    "batch": cmd_batch, "index": cmd_index, "search": cmd_search,
                     "models": cmd_models}
-        return commands[args.command](args)
+        handler = getattr(args, "handler", None) or commands[args.command]
+        return handler(args)
     except AutofoleyError as exc:
         print(f"autofoley: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -27,6 +27,12 @@ class AutofoleyError(Exception):
         return " ".join(text.split())  # always one line
 
 
+class UsageError(AutofoleyError):
+    """Flags that do not go together (argparse cannot tell)."""
+
+    exit_code = 2
+
+
 class InputError(AutofoleyError):
     """A film or other input file is missing, unreadable or not what it claims."""
 
@@ -55,3 +61,14 @@ class ToolError(AutofoleyError):
     """An external program (ffmpeg, ffprobe) is missing or failed."""
 
     exit_code = 7
+
+
+def skip_reason(exc: BaseException) -> str:
+    """One line saying why a file was skipped (for the lists of skipped files)."""
+    if isinstance(exc, AutofoleyError):
+        text = exc.message + (f" ({exc.remedy})" if exc.remedy else "")
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = f"cannot be read ({exc.strerror})"
+    else:
+        text = f"cannot be decoded ({type(exc).__name__}: {exc})"
+    return " ".join(text.split())

@@ -39,11 +39,11 @@ import numpy as np
 
 from .atomic import atomic_path, ensure_dir
 from .cache import cache_dir, file_digest, text_digest
-from .errors import OutputError
+from .errors import OutputError, skip_reason
 from .library import LibraryScan, sentence_for
 from .library_index import DEFAULT_TEMPLATE, LibraryIndex
 from .records import SoundEntry
-from .segments import Load, SplitParams, reason, split_entries
+from .segments import Load, SplitParams, split_entries
 
 log = logging.getLogger("autofoley")
 
@@ -357,7 +357,7 @@ def build_audio_index(scan: LibraryScan, encoder, *, store_dir: Path | None = No
             try:
                 keyed.append((e, entry_key(store.digest(e.path), e.offset, e.duration)))
             except OSError as exc:
-                skipped.append((e.path, reason(exc)))
+                skipped.append((e.path, skip_reason(exc)))
         store.flush()
         first = {}
         for e, k in keyed:
@@ -375,7 +375,7 @@ def build_audio_index(scan: LibraryScan, encoder, *, store_dir: Path | None = No
                     waves.append(_decode(e, encoder.sample_rate, load))
                 except Exception as exc:  # noqa: BLE001 - a bad file is skipped, never fatal
                     failed.add(k)
-                    skipped.append((e.path, reason(exc)))
+                    skipped.append((e.path, skip_reason(exc)))
                     continue
                 keys.append(k)
                 metas.append({"digest": k.split("@", 1)[0], "offset": e.offset,

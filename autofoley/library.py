@@ -6,7 +6,10 @@ kind ("sfx" or "ambience"). Metadata is taken from the best source present:
 
     description: CSV sidecar > BWF bext > UCS file name > file stem (+ folders)
     category:    CSV sidecar > UCS category > first folder > "UNCATEGORIZED"
-    kind:        CSV sidecar > ambience category > ambience keyword > "sfx"
+    kind:        CSV sidecar > LLM vote > ambience category > ambience keyword > "sfx"
+
+(The LLM vote is stored by ``autofoley curate --classify-kinds``, see
+llm.py; it may also say "music", which scoring never places.)
 
 Opening files is the slow part of a scan (a network share of 100k files takes
 minutes), so what was read from each file is cached per library and reused
@@ -21,7 +24,7 @@ import csv
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -29,7 +32,7 @@ from .atomic import write_text
 from .audio import AUDIO_EXTENSIONS, audio_info
 from .bext import read_bext_description
 from .cache import cache_dir, text_digest
-from .errors import AutofoleyError, InputError, LibraryError
+from .errors import AutofoleyError, InputError, LibraryError, skip_reason
 from .records import SoundEntry
 from .ucs import UcsName, is_ambience_category, parse_ucs_name
 
@@ -70,6 +73,7 @@ def scan_library(root: str | Path, csv_path: str | Path | None = None, use_cache
     old = _load_cache(root) if use_cache else {}
     new: dict[str, dict] = {}
     entries: list[SoundEntry] = []
+    csv_kind: set[Path] = set()  # files whose kind the CSV sidecar sets: no vote overrides it
     if progress:
         progress(0, len(files))
     for done, path in enumerate(files, 1):
@@ -83,6 +87,8 @@ def scan_library(root: str | Path, csv_path: str | Path | None = None, use_cache
             skipped.append((path, facts["error"]))
         else:
             entries.append(_entry(path, parts[:-1], facts, row))
+            if row and row.kind:
+                csv_kind.add(path)
         if progress:
             progress(done, len(files))
     if sidecar:
@@ -93,7 +99,20 @@ def scan_library(root: str | Path, csv_path: str | Path | None = None, use_cache
     if not entries:
         raise LibraryError("no readable sound files (wav, aiff, flac, ogg, mp3)", root,
                            "point --library at a folder of sound effects")
-    return LibraryScan(root, entries, skipped)
+    return _with_voted_kinds(LibraryScan(root, entries, skipped), csv_kind)
+
+
+def _with_voted_kinds(scan: LibraryScan, keep: set[Path]) -> LibraryScan:
+    """``scan`` with the kinds an LLM voted for its files (unchanged since),
+    except those of files in ``keep``."""
+    from .llm import llm_kinds
+
+    votes = llm_kinds(scan)
+    if not votes:
+        return scan
+    entries = [replace(e, kind=votes[e.path])
+               if e.path in votes and e.path not in keep else e for e in scan.entries]
+    return LibraryScan(scan.root, entries, scan.skipped)
 
 
 # --------------------------------------------------------------------------- files
@@ -172,22 +191,15 @@ def _facts(path: Path, cached: dict | None) -> dict:
     try:
         info = audio_info(path)
     except InputError as exc:
-        return {**stamp, "error": _reason(exc)}
+        return {**stamp, "error": skip_reason(exc)}
     except (AutofoleyError, OSError) as exc:  # e.g. ffprobe missing: the file may be fine
-        return {**stamp, "error": _reason(exc), "cache": False}
+        return {**stamp, "error": skip_reason(exc), "cache": False}
     if info.frames <= 0 or info.sample_rate <= 0:
         return {**stamp, "error": "holds no audio samples"}
     text = read_bext_description(path) if path.suffix.lower() in _WAV_SUFFIXES else ""
     return {**stamp, "sample_rate": info.sample_rate, "channels": info.channels,
             "frames": info.frames, "text": text}
 
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, AutofoleyError):
-        text = exc.message + (f" ({exc.remedy})" if exc.remedy else "")
-    else:
-        text = str(exc)
-    return " ".join(text.split())
 
 
 # --------------------------------------------------------------------------- cache

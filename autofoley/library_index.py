@@ -35,7 +35,20 @@ class LibraryIndex:
 def build_index(scan: LibraryScan, encoder: ClipEncoder, template: str = DEFAULT_TEMPLATE,
                 use_cache: bool = True, batch_size: int = 256,
                 progress: Callable[[int, int], None] | None = None) -> LibraryIndex:
+    """Each entry's sentence (``library.sentence_for``) through the CLIP text tower."""
     sentences = [sentence_for(e, template) for e in scan.entries]
+    vectors = embed_sentences(sentences, encoder, use_cache, batch_size, progress)
+    return LibraryIndex(list(scan.entries), sentences, vectors)
+
+
+def embed_sentences(texts: list[str], encoder: ClipEncoder, use_cache: bool = True,
+                    batch_size: int = 256,
+                    progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """(N, D) float32 L2-normalised CLIP text embeddings of ``texts``.
+
+    Cached per (model, sentence) in one store, so only sentences never seen
+    with this model are embedded; ``progress(done, total)`` counts those.
+    """
     folder = cache_dir("text", text_digest(encoder.identity)[:16])
     store = folder / "sentences.npz"
     known: dict[str, np.ndarray] = {}
@@ -45,11 +58,10 @@ def build_index(scan: LibraryScan, encoder: ClipEncoder, template: str = DEFAULT
                 known = dict(zip(z["keys"].tolist(), z["vectors"].astype(np.float32)))
         except (OSError, ValueError, KeyError):
             known = {}
-    missing = sorted({s for s in sentences if s not in known})
+    missing = sorted({s for s in texts if s not in known})
     for i in range(0, len(missing), batch_size):
         chunk = missing[i:i + batch_size]
-        for s, v in zip(chunk, encoder.encode_texts(chunk, batch_size)):
-            known[s] = v
+        known.update(zip(chunk, encoder.encode_texts(chunk, batch_size)))
         if progress:
             progress(min(i + batch_size, len(missing)), len(missing))
     if use_cache and missing:
@@ -57,6 +69,6 @@ def build_index(scan: LibraryScan, encoder: ClipEncoder, template: str = DEFAULT
         with atomic_path(store) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, keys=np.array(keys), vectors=np.stack([known[k] for k in keys]))
-    vectors = np.stack([known[s] for s in sentences]) if sentences else \
-        np.zeros((0, encoder.embed_dim), np.float32)
-    return LibraryIndex(list(scan.entries), sentences, vectors.astype(np.float32))
+    if not texts:
+        return np.zeros((0, encoder.embed_dim), np.float32)
+    return np.stack([known[s] for s in texts]).astype(np.float32)

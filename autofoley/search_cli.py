@@ -28,7 +28,7 @@ def _add_library_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by ``index`` and ``search``: what is indexed, and how.
     The model flags (``cli.add_model_flags``) bring ``--rank``,
     ``--audio-model``, ``--hybrid-weight`` and ``--no-split``."""
-    from .cli import add_model_flags
+    from .cli import add_common_flags, add_model_flags
 
     add_model_flags(p)
     p.add_argument("--library-csv", type=Path, default=None,
@@ -42,9 +42,7 @@ def _add_library_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--text-template", default="a photo of {}.",
                    help="sentence template for zero-shot text ranking (default: %(default)r)")
     g.add_argument("--no-cache", action="store_true", help="neither read nor write caches")
-    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
-    p.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
+    add_common_flags(p, "print the result as JSON on stdout")
 
 
 def add_index_parser(subparsers) -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from .errors import skip_reason
 from .records import SoundEntry
 
 # Part of every cache key of split results: bump it when split_by_silence
@@ -143,7 +144,7 @@ def split_entries(entries: list[SoundEntry], params: SplitParams = SplitParams()
                     data = load(e.path, params.rate)
                 except Exception as exc:  # noqa: BLE001 - any decoder failure skips the file
                     if skipped is not None:
-                        skipped.append((e.path, reason(exc)))
+                        skipped.append((e.path, skip_reason(exc)))
                     segs = None
                 else:
                     mono = data.mean(axis=0) if data.ndim == 2 else data
@@ -160,15 +161,3 @@ def split_entries(entries: list[SoundEntry], params: SplitParams = SplitParams()
             progress(done, len(entries))
     return out
 
-
-def reason(exc: BaseException) -> str:
-    """One line saying why a file was skipped."""
-    from .errors import AutofoleyError
-
-    if isinstance(exc, AutofoleyError):
-        text = exc.message + (f" ({exc.remedy})" if exc.remedy else "")
-    elif isinstance(exc, OSError) and exc.strerror:
-        text = f"cannot be read ({exc.strerror})"
-    else:
-        text = f"cannot be decoded ({type(exc).__name__}: {exc})"
-    return " ".join(text.split())

@@ -147,6 +147,29 @@ def test_csv_kind_overrides_folder_keyword(tmp_path):
     assert entries["wind.wav"].kind == "ambience"  # unknown value: falls through to the folder
 
 
+def test_llm_voted_kinds_apply_below_the_csv(tmp_path):
+    from autofoley.llm import save_llm_kinds
+
+    root = tmp_path / "lib"
+    for name in ("rain_loop.wav", "jingle.wav", "door.wav", "hum.wav"):
+        tone(root / "Misc" / name)
+    (root / "library.csv").write_text("file,kind\nhum.wav,sfx\n")
+    scan = scan_library(root)
+    assert {e.kind for e in scan.entries} == {"sfx"}
+    votes = {e.key: kind for e in scan.entries for name, kind in
+             (("rain_loop.wav", "ambience"), ("jingle.wav", "music"), ("hum.wav", "ambience"))
+             if e.path.name == name}
+    save_llm_kinds(root, scan.entries, votes)
+    entries = by_name(scan_library(root))
+    assert entries["rain_loop.wav"].kind == "ambience"
+    assert entries["jingle.wav"].kind == "music"  # kept, but never placed as SFX or bed
+    assert entries["door.wav"].kind == "sfx"  # no vote
+    assert entries["hum.wav"].kind == "sfx"  # the CSV's word beats the vote
+    # A vote is for the file as it was: once the file changes, it no longer applies.
+    tone(root / "Misc" / "rain_loop.wav", seconds=0.3)
+    assert by_name(scan_library(root))["rain_loop.wav"].kind == "sfx"
+
+
 def test_csv_row_for_a_missing_file_is_reported_once(tmp_path):
     root = tmp_path / "lib"
     tone(root / "x.wav")
