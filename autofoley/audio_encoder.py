@@ -303,10 +303,16 @@ def _mono(data: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a mono waveform or (channels, samples), got shape {data.shape}")
 
 
-def check_compatible(audio: AudioEncoder, clip_identity: str) -> None:
+def check_compatible(audio: AudioEncoder, clip_identity: str, embed_dim: int | None = None) -> None:
     """Raise ModelError when ``audio`` was trained for another CLIP model than
-    the one identified by ``clip_identity`` (its image space would not match).
-    An untrained projection (``clip_identity`` None) fits any."""
+    the one identified by ``clip_identity`` (its image space would not match),
+    or (given the CLIP model's ``embed_dim``) embeds into another size. An
+    untrained projection (``clip_identity`` None) fits any model of its size."""
+    if embed_dim is not None and audio.embed_dim != embed_dim:
+        raise ModelError(
+            f"audio encoder '{audio.name}' embeds into {audio.embed_dim} dimensions, the CLIP "
+            f"model into {embed_dim}", None,
+            "use an audio encoder trained for this CLIP model ('autofoley train'), or --rank text")
     if audio.clip_identity is not None and audio.clip_identity != clip_identity:
         raise ModelError(
             f"audio encoder '{audio.name}' was trained for CLIP '{audio.clip_identity}', "

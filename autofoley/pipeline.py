@@ -128,7 +128,11 @@ class Scorer:
         if self.audio_encoder is not None:
             from .audio_encoder import check_compatible
 
-            check_compatible(self.audio_encoder, self.encoder.identity)
+            check_compatible(self.audio_encoder, self.encoder.identity, self.encoder.embed_dim)
+            if self.audio_encoder.clip_identity is None and rank != "text":
+                log.warning("audio encoder '%s' has an untrained projection: it ranks sounds "
+                            "against frames no better than chance (train one with "
+                            "'autofoley train')", self.audio_encoder.name)
         self._libraries: dict[tuple, tuple[LibraryScan, LibraryIndex]] = {}
 
     def library(self, root: str | Path, csv_path: str | Path | None = None,

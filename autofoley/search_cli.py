@@ -132,7 +132,7 @@ def _load_audio(args, name: str, reporter, clip=None):
     with reporter.stage("load audio model"):
         audio = audio_encoder.load_audio_encoder(name, args.device)
     if clip is not None:
-        audio_encoder.check_compatible(audio, clip.identity)
+        audio_encoder.check_compatible(audio, clip.identity, clip.embed_dim)
     return audio
 
 

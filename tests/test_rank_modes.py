@@ -192,3 +192,39 @@ def _film(path: Path) -> Path:
                     "testsrc2=size=160x90:rate=25:duration=4", "-c:v", "libx264",
                     "-pix_fmt", "yuv420p", str(path)], check=True)
     return path
+
+
+def test_audio_encoder_of_another_size_is_refused_in_one_line(split_library, tmp_path):
+    """The pretrained aiSFX backbone under an untrained 512-d projection fits
+    no 64-d CLIP: a one-line model error, not a shape error deep in matching."""
+    from autofoley.audio_backbones.aisfx import installed_checkpoint
+    from autofoley.cli import main
+
+    if installed_checkpoint() is None:
+        pytest.skip("the aisfx wheel is not installed (pip install --no-deps aisfx)")
+    root, _ = split_library
+    with pytest.raises(ModelError, match="512 dimensions, the CLIP model into 64"):
+        from autofoley.pipeline import ScoreOptions, Scorer
+        Scorer("autofoley-tiny", device="cpu",
+               options=ScoreOptions(rank="audio", audio_model="aisfx"))
+    code = main(["score", str(_film(tmp_path / "f.mp4")), "--library", str(root), "--clip-model",
+                 "autofoley-tiny", "--audio-model", "aisfx", "--out", str(tmp_path / "o"), "-q"])
+    assert code == 5
+
+
+def test_untrained_projection_is_warned_about(split_library, caplog):
+    import logging
+
+    from autofoley.audio_encoder import load_audio_encoder
+    from autofoley.pipeline import ScoreOptions, Scorer
+
+    audio = load_audio_encoder("audio-tiny-cnn14", device="cpu")
+    untrained = dataclasses.replace(audio, clip_identity=None)
+    with caplog.at_level(logging.WARNING, logger="autofoley"):
+        Scorer("autofoley-tiny", device="cpu", audio_encoder=untrained,
+               options=ScoreOptions(rank="audio"))
+    assert "untrained projection" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="autofoley"):
+        Scorer("autofoley-tiny", device="cpu", audio_encoder=audio, options=ScoreOptions(rank="audio"))
+    assert "untrained" not in caplog.text
