@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import AutofoleyError, UsageError
+from .errors import AutofoleyError
 from .rank_modes import DEFAULT_HYBRID_WEIGHT, RANK_MODES
 from .registry import DEFAULT_CLIP_MODEL
 
@@ -106,10 +106,12 @@ def frame_fit_from_args(args, spec_defaults: dict | None) -> str:
 
 
 def sync_from_args(args, spec_defaults: dict | None):
+    from .rank_modes import choose_rank
     from .settings import resolve_sync
 
+    rank, audio_model = choose_rank(args.rank, args.clip_model, args.audio_model)
     return resolve_sync(args.clip_model, spec_defaults, args.sync_config,
-                        {k: getattr(args, k) for k in _SYNC_FLAGS})
+                        {k: getattr(args, k) for k in _SYNC_FLAGS}, rank, audio_model)
 
 
 def add_output_flags(p: argparse.ArgumentParser) -> None:
@@ -193,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", "-o", type=Path, default=Path("autofoley-tuned.json"),
                    help="where to write the chosen settings (default: %(default)s)")
     t.add_argument("--set-default", action="store_true",
-                   help="also make them this model's defaults for 'autofoley score'")
+                   help="also make them the defaults of this CLIP model and ranking (with "
+                        "--rank audio/hybrid: of this audio model) for 'autofoley score'")
     add_model_flags(t)
     add_picture_flags(t)
     add_sync_flags(t)
@@ -299,14 +302,6 @@ def cmd_tune(args) -> int:
     from .settings import model_defaults_path, save_sync
     from .tune import load_films, tune
 
-    from .rank_modes import choose_rank
-
-    if args.set_default and choose_rank(args.rank, args.clip_model, args.audio_model)[0] != "text":
-        # A CLIP model's shipped defaults are read by every rank mode's
-        # "auto" fallback; they must stay those of its text ranking.
-        raise UsageError("--set-default stores a CLIP model's defaults for text ranking", None,
-                         "add --rank text, or keep these settings in --out and pass them "
-                         "to 'score' with --sync-config")
     show = not args.quiet and sys.stderr.isatty()
     reporter = RichReporter() if show else NullReporter()
     with reporter if show else contextlib.nullcontext():
@@ -330,7 +325,8 @@ def cmd_tune(args) -> int:
             "start_loss": result.start_loss, "points": result.points}
     save_sync(args.out, result.best, **meta)
     if args.set_default:
-        save_sync(model_defaults_path(args.clip_model), result.best, **meta)
+        save_sync(model_defaults_path(args.clip_model, scorer.options.rank,
+                                      scorer.options.audio_model), result.best, **meta)
     if args.json:
         print(json.dumps({**result.to_dict(), "written": str(args.out)}, indent=2))
     else:

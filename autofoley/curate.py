@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -34,18 +33,20 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_path, write_json
+from .atomic import atomic_path
 from .cache import cache_dir, file_digest, text_digest
 from .clip_encoder import ClipEncoder
 from .embed import embed_film
-from .errors import AutofoleyError, InputError, LibraryError, skip_reason
-from .library import LibraryScan, scan_library, sentence_for
+from .errors import InputError, LibraryError, skip_reason
+from .library import scan_library, sentence_for
+from .index_store import split_scan
 from .library_index import embed_sentences
 from .llm import LlmClient, classify_kinds, llm_sentences, save_llm_kinds
 from .media import probe
 from .pairs import SPLITS, Pair, write_pairs
 from .progress import NullReporter
 from .records import SoundEntry
+from .segments import SplitParams
 
 log = logging.getLogger("autofoley")
 
@@ -140,11 +141,13 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
 
     with reporter.stage("scan library") as update:
         scan = scan_library(library, library_csv, use_cache=use_cache, progress=update)
+    if split_takes:
+        # One entry per take, as the paper segments multi-event files; split
+        # results are shared with 'autofoley index' through the same cache.
+        with reporter.stage("split takes", len(scan.entries)) as update:
+            scan = split_scan(scan, SplitParams(), use_cache=use_cache, progress=update)
     skipped += scan.skipped
     entries = list(scan.entries)
-    if split_takes:
-        with reporter.stage("split takes", len(entries)) as update:
-            entries = _split_takes(scan, entries, skipped, use_cache, update)
     kinds_source = "library"
     if classify:
         with reporter.stage("classify kinds") as update:
@@ -274,65 +277,6 @@ def filter_entries(entries: Sequence[SoundEntry], exclude_kinds: Sequence[str] =
         else:
             kept.append(e)
     return kept, {"kind": by_kind, "category": by_cat}
-
-
-class _TakeCache:
-    """Take boundaries per file of one library, remembered by size and mtime
-    (a segments.SegmentCache)."""
-
-    def __init__(self, root: Path, identity: str, enabled: bool):
-        self.path = cache_dir("curate") / f"takes-{text_digest(str(root), identity)}.json"
-        self.enabled = enabled
-        self.records: dict[str, dict] = {}
-        self.dirty = False
-        if enabled:
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if isinstance(data, dict):
-                    self.records = data
-            except (OSError, ValueError):
-                pass
-
-    @staticmethod
-    def _stamp(path: Path) -> list[int]:
-        st = path.stat()
-        return [st.st_size, st.st_mtime_ns]
-
-    def segments_of(self, path: Path):
-        rec = self.records.get(str(path))
-        try:
-            if rec and rec.get("stamp") == self._stamp(path):
-                return [tuple(s) for s in rec["segments"]]
-        except (OSError, TypeError, KeyError):
-            pass
-        return None
-
-    def remember_segments(self, path: Path, segments) -> None:
-        try:
-            self.records[str(path)] = {"stamp": self._stamp(path), "segments": [list(s) for s in segments]}
-            self.dirty = True
-        except OSError:
-            pass
-
-    def save(self) -> None:
-        if self.enabled and self.dirty:
-            try:
-                write_json(self.path, self.records)
-            except (OSError, AutofoleyError):
-                pass
-
-
-def _split_takes(scan: LibraryScan, entries: list[SoundEntry], skipped: list, use_cache: bool,
-                 progress) -> list[SoundEntry]:
-    """One entry per take (the paper segments multi-event files at silences)."""
-    from .segments import SplitParams, split_entries
-
-    params = SplitParams()
-    cache = _TakeCache(scan.root, params.identity(), use_cache)
-    try:
-        return split_entries(entries, params, cache=cache, skipped=skipped, progress=progress)
-    finally:
-        cache.save()
 
 
 # --------------------------------------------------------------------------- stock frames

@@ -23,6 +23,7 @@ autofoley metadata take their fades from the OTIO transitions beside them.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -37,6 +38,8 @@ import opentimelineio as otio
 
 from .atomic import atomic_path
 from .errors import ToolError
+
+log = logging.getLogger("autofoley")
 
 FLOOR_DB = -90.0  # the level a fade starts from / ends at (MLT's level is in dB)
 # MLT spreads a mono source over two channels at -3 dB each (equal power);
@@ -150,14 +153,31 @@ def render_audio(project: str | Path, wav: str | Path, sample_rate: int = 48000,
         raise ToolError("melt was not found on PATH", remedy=MELT_HINT)
     args = [melt, "-quiet", str(project), "-consumer", f"avformat:{wav}", "acodec=pcm_s16le",
             "vn=1", f"ar={sample_rate}", "ac=2", "real_time=-2"]
+    # Seen once on a loaded machine: melt exited 0 leaving a WAV that
+    # libsndfile could not open. The render is deterministic, so one more
+    # try is cheap and a second bad file is reported.
+    for attempt in (1, 2):
+        try:
+            proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"melt ran past {timeout:.0f} s", project) from None
+        if proc.returncode != 0 or not Path(wav).is_file():
+            lines = [l for l in proc.stderr.decode("utf-8", "replace").splitlines() if l.strip()]
+            raise ToolError(f"melt failed: {lines[-1] if lines else proc.returncode}", project)
+        if _readable_wav(Path(wav)):
+            return Path(wav)
+        log.warning("melt wrote an unreadable %s (try %d of 2)", wav, attempt)
+    raise ToolError("melt wrote an unreadable WAV", wav, "run the same command again")
+
+
+def _readable_wav(path: Path) -> bool:
+    import soundfile as sf
+
     try:
-        proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"melt ran past {timeout:.0f} s", project) from None
-    if proc.returncode != 0 or not Path(wav).is_file():
-        lines = [l for l in proc.stderr.decode("utf-8", "replace").splitlines() if l.strip()]
-        raise ToolError(f"melt failed: {lines[-1] if lines else proc.returncode}", project)
-    return Path(wav)
+        return sf.info(str(path)).frames > 0
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return False
 
 
 class _Ids:

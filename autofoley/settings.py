@@ -1,9 +1,13 @@
 """Where placement settings come from, weakest first:
 
 1. ``SyncParams()``: the papers' defaults (t=0.1, d=0.5, ...);
-2. the ``defaults`` of a shipped model's registry entry (tuned by the project);
-3. the user's tuned defaults for that model, written by ``autofoley tune
-   --set-default`` to ``$XDG_CONFIG_HOME/autofoley/sync/<model>.json``;
+2. the ``defaults`` of a shipped CLIP model's registry entry (tuned by the
+   project for its text ranking; they also apply to hybrid ranking, whose
+   fused cosines sit on the text scale, but not to audio ranking);
+3. the user's tuned defaults for that model and ranking, written by
+   ``autofoley tune --set-default`` to
+   ``$XDG_CONFIG_HOME/autofoley/sync/<model>.json`` (text ranking) or
+   ``<model>.<rank>-<digest of the audio model>.json`` (audio, hybrid);
 4. a file passed with ``--sync-config``;
 5. flags given on the command line.
 """
@@ -16,6 +20,7 @@ import re
 from pathlib import Path
 
 from .atomic import write_json
+from .cache import text_digest
 from .errors import InputError
 from .sync import SyncParams
 
@@ -28,9 +33,15 @@ def config_root() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "autofoley"
 
 
-def model_defaults_path(model: str) -> Path:
-    """The user's tuned settings file for a model name (or config path)."""
+def model_defaults_path(model: str, rank: str = "text", audio_model: str | None = None) -> Path:
+    """The user's tuned settings file for a CLIP model name (or config path)
+    and a ranking: an audio encoder's cosines need settings of their own."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name if model.endswith(".json") else model)
+    if rank != "text":
+        # A checkpoint is named by its absolute path, so two runs' model.safetensors differ.
+        audio = str(Path(audio_model).expanduser().resolve()) if audio_model and (
+            audio_model.endswith(".safetensors") or Path(audio_model).is_file()) else str(audio_model)
+        safe += f".{rank}-{text_digest(audio)[:12]}"
     return config_root() / "sync" / f"{safe}.json"
 
 
@@ -48,10 +59,12 @@ def read_sync_file(path: str | Path) -> dict:
 
 
 def resolve_sync(model: str, registry_defaults: dict | None = None,
-                 config: str | Path | None = None, overrides: dict | None = None) -> SyncParams:
+                 config: str | Path | None = None, overrides: dict | None = None,
+                 rank: str = "text", audio_model: str | None = None) -> SyncParams:
     merged: dict = {}
-    merged.update(registry_defaults or {})
-    user = model_defaults_path(model)
+    if rank != "audio":
+        merged.update(registry_defaults or {})
+    user = model_defaults_path(model, rank, audio_model)
     if user.is_file():
         merged.update(read_sync_file(user))
     if config:

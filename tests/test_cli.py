@@ -256,11 +256,3 @@ def test_models_lists_clip_and_audio_models(capsys):
     assert rows["autofoley-demo"]["kind"] == "clip" and rows["ViT-B-32"]["source"] == "open_clip"
     assert rows["audio-tiny-cnn14"]["kind"] == "audio"
     assert rows["audio-tiny-cnn14"]["clip_model"] == "autofoley-tiny"
-
-
-def test_tune_set_default_is_for_text_ranking_only(media, tmp_path):
-    code, _, err = _cli(["tune", str(media["film"]), "--truth", str(tmp_path), "--library",
-                         str(media["lib"]), "--library-truth", str(tmp_path / "t.json"),
-                         "--audio-model", "audio-tiny-cnn14", "--set-default", *TINY])
-    assert code == 2
-    _assert_one_line_error(err, "--set-default", "--sync-config")

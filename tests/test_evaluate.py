@@ -112,3 +112,25 @@ def test_settings_precedence(tmp_path, monkeypatch):
     cfg = save_sync(tmp_path / "c.json", SyncParams(threshold=0.2))
     s = resolve_sync("m", {"threshold": 0.3}, cfg, {"stability": None, "min_event": 0.9})
     assert (s.threshold, s.stability, s.min_event) == (0.2, 0.5, 0.9)
+
+
+def test_settings_per_ranking(tmp_path, monkeypatch):
+    """A CLIP model's shipped defaults are tuned for its text ranking: audio
+    ranking starts from the papers' defaults, and each (ranking, audio
+    model) keeps its own tuned settings."""
+    monkeypatch.setenv("AUTOFOLEY_CONFIG", str(tmp_path))
+    shipped = {"threshold": 0.3, "min_similarity": 0.52}
+    assert resolve_sync("m", shipped, rank="audio", audio_model="a").threshold == SyncParams().threshold
+    assert resolve_sync("m", shipped, rank="hybrid", audio_model="a").min_similarity == 0.52
+
+    ckpt = tmp_path / "run" / "model.safetensors"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"x")
+    path = model_defaults_path("m", "audio", str(ckpt))
+    assert path != model_defaults_path("m") != model_defaults_path("m", "hybrid", str(ckpt))
+    save_sync(path, SyncParams(threshold=0.45))
+    # Found again from another working directory through a relative path.
+    monkeypatch.chdir(tmp_path)
+    assert resolve_sync("m", shipped, rank="audio", audio_model="run/model.safetensors").threshold == 0.45
+    assert resolve_sync("m", shipped).threshold == 0.3  # text ranking: untouched
+    assert resolve_sync("m", shipped, rank="audio", audio_model="other").threshold == SyncParams().threshold

@@ -158,3 +158,29 @@ def test_the_scored_demo_film_plays_in_melt(tmp_path, capsys):
           f"onset errors (ms) {[round(e * 1000, 2) for e in errors]}")  # shown with -s
     assert wave > 0.9 and env > 0.9
     assert errors and max(abs(e) for e in errors) <= 1 / 25
+
+
+def test_an_unreadable_render_is_tried_once_more(tmp_path, monkeypatch):
+    import subprocess
+
+    import autofoley.mlt as mlt
+    from autofoley.errors import ToolError
+
+    calls = []
+
+    def fake_run(args, **kwargs):
+        out = Path(args[args.index("-consumer") + 1].split(":", 1)[1])
+        calls.append(out)
+        if len(calls) == 1 or "always-bad" in out.name:
+            out.write_bytes(b"RIFF\x00\x00")  # what a broken render looks like
+        else:
+            sf.write(out, np.zeros((4800, 2)), 48000, subtype="PCM_16")
+        return subprocess.CompletedProcess(args, 0, b"", b"")
+
+    monkeypatch.setattr(mlt, "melt_path", lambda: "melt")
+    monkeypatch.setattr(mlt.subprocess, "run", fake_run)
+    assert render_audio(tmp_path / "p.mlt", tmp_path / "ok.wav") == tmp_path / "ok.wav"
+    assert len(calls) == 2 and sf.info(str(tmp_path / "ok.wav")).frames == 4800
+    with pytest.raises(ToolError, match="unreadable WAV"):
+        render_audio(tmp_path / "p.mlt", tmp_path / "always-bad.wav")
+    assert len(calls) == 4

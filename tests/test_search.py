@@ -157,7 +157,7 @@ def test_audio_rank_with_a_fake_encoder(run, monkeypatch, tmp_path):
     checked = []
     fake = types.ModuleType("autofoley.audio_encoder")
     fake.load_audio_encoder = lambda name, device="auto": FakeAudioEncoder()
-    fake.check_compatible = lambda audio, clip_identity: checked.append(clip_identity)
+    fake.check_compatible = lambda audio, clip_identity, embed_dim=None: checked.append(clip_identity)
     monkeypatch.setitem(sys.modules, "autofoley.audio_encoder", fake)
     monkeypatch.setattr(autofoley, "audio_encoder", fake, raising=False)
     monkeypatch.setattr(FakeAudioEncoder, "embed_dim", 64)  # the demo CLIP's width
