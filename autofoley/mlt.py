@@ -151,12 +151,15 @@ def render_audio(project: str | Path, wav: str | Path, sample_rate: int = 48000,
     melt = melt_path()
     if not melt:
         raise ToolError("melt was not found on PATH", remedy=MELT_HINT)
-    args = [melt, "-quiet", str(project), "-consumer", f"avformat:{wav}", "acodec=pcm_s16le",
+    # -silent, not -quiet: no position display, but MLT's warnings and errors
+    # stay on stderr for the message below.
+    args = [melt, "-silent", str(project), "-consumer", f"avformat:{wav}", "acodec=pcm_s16le",
             "vn=1", f"ar={sample_rate}", "ac=2", "real_time=-2"]
-    # Seen once on a loaded machine: melt exited 0 leaving a WAV that
-    # libsndfile could not open. The render is deterministic, so one more
-    # try is cheap and a second bad file is reported.
-    for attempt in (1, 2):
+    # Seen in test runs on a loaded machine, rarely: melt exited 0 leaving an
+    # empty WAV (melt exits 0 even when a project fails to load). The render
+    # is deterministic, so trying again is cheap; a third bad file is reported.
+    attempts = 3
+    for attempt in range(1, attempts + 1):
         try:
             proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=timeout)
@@ -167,8 +170,12 @@ def render_audio(project: str | Path, wav: str | Path, sample_rate: int = 48000,
             raise ToolError(f"melt failed: {lines[-1] if lines else proc.returncode}", project)
         if _readable_wav(Path(wav)):
             return Path(wav)
-        log.warning("melt wrote an unreadable %s (try %d of 2)", wav, attempt)
-    raise ToolError("melt wrote an unreadable WAV", wav, "run the same command again")
+        said = " | ".join(l for l in proc.stderr.decode("utf-8", "replace").splitlines()[-3:]
+                          if l.strip())
+        log.warning("melt wrote an unreadable %s (try %d of %d)%s", wav, attempt, attempts,
+                    f": {said}" if said else "")
+    raise ToolError(f"melt wrote an unreadable WAV{': ' + said if said else ''}", wav,
+                    "run the same command again")
 
 
 def _readable_wav(path: Path) -> bool:
