@@ -76,3 +76,17 @@ def ensure_dir(path: str | Path) -> Path:
         raise OutputError("folder is not writable", path,
                           "choose another --out folder or fix its permissions")
     return path
+
+
+@contextlib.contextmanager
+def sqlite_transaction(db) -> Iterator:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` on a connection opened with
+    ``isolation_level=None``; rolled back on any exception (a kill included:
+    SQLite discards an uncommitted transaction)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

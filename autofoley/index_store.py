@@ -33,11 +33,11 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 
-from .atomic import atomic_path, ensure_dir
+from .atomic import atomic_path, ensure_dir, sqlite_transaction
 from .cache import cache_dir, file_digest, text_digest
 from .errors import OutputError, skip_reason
 from .library import LibraryScan, sentence_for
@@ -259,15 +259,8 @@ class IndexStore:
         db.executemany("INSERT OR REPLACE INTO segments VALUES (?,?,?)", self._segments)
         self._files, self._segments = [], []
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self):
+        return sqlite_transaction(self._db)
 
     def close(self) -> None:
         try:

@@ -25,7 +25,6 @@ caller (``autofoley.batch``); they are opaque strings here.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
@@ -33,8 +32,9 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
+from .atomic import sqlite_transaction
 from .cache import file_digest
 from .errors import OutputError
 
@@ -146,15 +146,8 @@ class JobStore:
                               f"reads {SCHEMA_VERSION}", self.path,
                               "use the autofoley that wrote it, or delete the database")
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _tx(self):
+        return sqlite_transaction(self._db)
 
     @property
     def journal_mode(self) -> str:

@@ -108,15 +108,20 @@ def _registry_spec(name: str, entry: dict, pretrained: str | None) -> ClipSpec:
         seed = int(entry.get("seed", 0))
         return ClipSpec(name, None, seed, _identity(name, f"seed{seed}", cfg), "registry", config,
                         defaults=entry.get("defaults"))
-    path = models_dir() / weights
+    path, sha = _shipped_weights(weights, entry.get("sha256"))
+    return ClipSpec(name, str(path), 0, _identity(name, sha or str(path), cfg), "registry", config,
+                    sha, defaults=entry.get("defaults"))
+
+
+def _shipped_weights(rel: str, sha: str | None) -> tuple[Path, str | None]:
+    """A registry entry's weights file under models/, checked against its sha256."""
+    path = models_dir() / rel
     if not path.is_file():
         raise ModelError("shipped weights are missing", path, "reinstall autofoley")
-    sha = entry.get("sha256")
     if sha and file_sha256(path) != sha:
         raise ModelError("shipped weights do not match their sha256", path,
                          "reinstall autofoley; the file is corrupt")
-    return ClipSpec(name, str(path), 0, _identity(name, sha or str(path), cfg), "registry", config,
-                    sha, defaults=entry.get("defaults"))
+    return path, sha
 
 
 def _weights_arg(model: str, pretrained: str | None, required: bool) -> str | None:
@@ -240,13 +245,7 @@ def _audio_registry_spec(name: str, entry: dict) -> AudioSpec:
     if weights is None:
         return AudioSpec(name, backbone, config, "registry", None, backbone_weights,
                          int(entry.get("seed", 0)), None, clip_identity, config_path)
-    path = models_dir() / weights
-    if not path.is_file():
-        raise ModelError("shipped weights are missing", path, "reinstall autofoley")
-    sha = entry.get("sha256")
-    if sha and file_sha256(path) != sha:
-        raise ModelError("shipped weights do not match their sha256", path,
-                         "reinstall autofoley; the file is corrupt")
+    path, sha = _shipped_weights(weights, entry.get("sha256"))
     meta = _audio_checkpoint_metadata(path)
     return AudioSpec(name, backbone, json.loads(meta["config"]), "registry", str(path), None,
                      0, sha, meta.get("clip_identity") or clip_identity, config_path)
