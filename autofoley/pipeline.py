@@ -11,68 +11,33 @@ kill never leaves a partial deliverable under its real name.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import shutil
-import tempfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import __version__
-from .atomic import TMP_PREFIX, ensure_dir, write_json
-from .clip_encoder import ClipEncoder, load_clip
-from .embed import FrameEmbeddings, embed_film
-from .errors import LibraryError
-from .library import LibraryScan, scan_library
-from .library_index import DEFAULT_TEMPLATE, LibraryIndex
-from .matching import Matches, match_film
-from .media import probe
-from .progress import NullReporter
-from .rank_modes import DEFAULT_HYBRID_WEIGHT, build_library_index, choose_rank
-from .records import Placement, Scene, VideoInfo, to_plain
-from .registry import DEFAULT_CLIP_MODEL
-from .scenes import DEFAULT_GRADUAL_WINDOW, DEFAULT_MIN_SCENE_LEN, DEFAULT_THRESHOLD, detect_scenes
-from .segments import SplitParams
-from .sync import SyncParams
+from autofoley import __version__
+from autofoley.atomic import ensure_dir, write_json
+from autofoley.errors import LibraryError, UsageError
+from autofoley.library.keys import build_library_index
+from autofoley.library.scan import LibraryScan, scan_library
+from autofoley.library.takes import SplitParams
+from autofoley.library.text_index import LibraryIndex
+from autofoley.media.probe import check_readable, probe
+from autofoley.models.clip import ClipEncoder, load_clip
+from autofoley.models.registry import DEFAULT_CLIP_MODEL
+from autofoley.options import ScoreOptions, resolve_options
+from autofoley.output.publish import clean_stale, publish, staging
+from autofoley.placement.embed import FrameEmbeddings, embed_film
+from autofoley.placement.matching import Matches, match_film
+from autofoley.placement.scenes import detect_scenes
+from autofoley.progress import NullReporter
+from autofoley.records import Placement, Scene, VideoInfo, to_plain
+
+__all__ = ["DEFAULT_OUT", "ScoreOptions", "ScoreResult", "Scorer", "preflight", "score"]
 
 log = logging.getLogger("autofoley")
 
 DEFAULT_OUT = "autofoley-out"
-
-
-@dataclass(frozen=True)
-class ScoreOptions:
-    """Everything that changes what a film's score is, besides model and library."""
-
-    step: float = 0.1  # seconds per similarity segment (Demarchi: 0.1 s)
-    batch_size: int = 64  # frames per encoder batch
-    frame_fit: str = "crop"  # "crop" (CLIP's preprocessing) or "pad" (whole frame, letterboxed)
-    scene_threshold: float = DEFAULT_THRESHOLD
-    min_scene_len: float = DEFAULT_MIN_SCENE_LEN
-    dissolve_window: float = DEFAULT_GRADUAL_WINDOW  # 0: hard cuts only
-    sync: SyncParams = field(default_factory=SyncParams)
-    text_template: str = DEFAULT_TEMPLATE
-    # How the library is ranked (rank_modes.py): auto, text, audio or hybrid;
-    # the audio encoder (a registry name or checkpoint; None: the one shipped
-    # for the CLIP model); audio's weight in hybrid fusion; whether files are
-    # split into events at silences for audio/hybrid ranking.
-    rank: str = "auto"
-    audio_model: str | None = None
-    hybrid_weight: float = DEFAULT_HYBRID_WEIGHT
-    split: bool = True
-    ambience: bool = True
-    ambience_gain_db: float = -12.0  # beds sit below SFX by default
-    sfx_gain_db: float = 0.0
-    render: bool = True  # write the mix and the scored film
-    stems: bool = False
-    use_cache: bool = True
-    start_timecode: str | None = None
-    layout: str = "standard"  # a shipped layout's name or a template .json (layout.py)
-    exports: tuple[str, ...] = ()  # NLE formats written beside the .otio (exports.py)
-    report: bool = True  # write film.report.png and film.report.html
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -114,19 +79,21 @@ class Scorer:
                  encoder: ClipEncoder | None = None, audio_encoder=None):
         self.encoder = encoder or load_clip(clip_model, clip_pretrained, device)
         options = options or ScoreOptions()
-        # "auto" is resolved once, here, so events.json and the batch settings
-        # key record the mode and encoder that were really used.
-        rank, audio_model = choose_rank(
-            options.rank, self.encoder.spec.name,
-            options.audio_model or (audio_encoder.name if audio_encoder is not None else None))
-        self.options = replace(options, rank=rank, audio_model=audio_model)
+        if audio_encoder is not None and options.audio_model is None:
+            options = replace(options, audio_model=audio_encoder.name)
+        # Resolved once, here: rank "auto", the model's and the user's
+        # placement defaults and frame fit, so events.json and the batch
+        # settings key record what was really used.
+        self.options = resolve_options(options, self.encoder.spec)
+        preflight(self.options)
+        rank, audio_model = self.options.rank, self.options.audio_model
         self.audio_encoder = audio_encoder
         if rank != "text" and audio_encoder is None:
-            from .audio_encoder import load_audio_encoder
+            from autofoley.models.audio import load_audio_encoder
 
             self.audio_encoder = load_audio_encoder(audio_model, device=str(self.encoder.device))
         if self.audio_encoder is not None:
-            from .audio_encoder import check_compatible
+            from autofoley.models.audio import check_compatible
 
             check_compatible(self.audio_encoder, self.encoder.identity, self.encoder.embed_dim)
             if self.audio_encoder.clip_identity is None and rank != "text":
@@ -168,6 +135,15 @@ class Scorer:
         opts = self.options
         with reporter.stage("probe"):
             video = probe(film)
+        if opts.start_timecode:
+            # Checked against the film's rate before any work, not at the end.
+            from autofoley.output.timeline import check_timecode
+
+            try:
+                check_timecode(opts.start_timecode, video.fps)
+            except ValueError as exc:
+                raise UsageError(f"--timecode: {exc}", None,
+                                 "pass HH:MM:SS:FF within the film's frame rate") from None
         with reporter.stage("scenes"):
             scenes = detect_scenes(video.path, video.duration, opts.scene_threshold,
                                    opts.min_scene_len, opts.dissolve_window)
@@ -187,25 +163,22 @@ class Scorer:
         ``{name}.report.png`` and ``.html``; one file (or folder) per format
         of ``options.exports``. ``name`` defaults to the film's stem.
         """
-        from .exports import check_adapters
-        from .layout import load_layout
-
         reporter = reporter or NullReporter()
         opts = self.options
-        # A bad layout or a missing adapter fails before any work is done.
-        load_layout(opts.layout)
-        check_adapters(opts.exports)
+        # A film that cannot be read fails before the library is embedded.
+        check_readable(Path(film).expanduser(), "film")
         out_dir = ensure_dir(Path(out_dir if out_dir is not None else DEFAULT_OUT).expanduser())
+        clean_stale(out_dir)
         scan, index = self.library(library, csv_path, reporter)
         video, scenes, frames = self.analyse(film, reporter)
         name = name or video.path.stem
         with reporter.stage("match"):
             matches = match_film(frames.vectors, frames.step, scenes, index, opts.sync, video.fps,
                                  ambience=opts.ambience)
-        with _staging(out_dir) as tmp:
+        with staging(out_dir) as tmp:
             outputs = self._write(video, scenes, matches.placements, tmp, name, reporter,
                                   matches, index)
-            final = _publish(outputs, out_dir)
+            final = publish(outputs, out_dir)
         timings = dict(getattr(reporter, "timings", {}))
         return ScoreResult(video, scenes, matches.placements, final, timings, frames.cached,
                            list(scan.skipped), matches)
@@ -213,15 +186,15 @@ class Scorer:
     def _write(self, video: VideoInfo, scenes: list[Scene], placements: list[Placement],
                tmp: Path, name: str, reporter, matches: Matches | None = None,
                index: LibraryIndex | None = None) -> dict[str, Path]:
-        from .layout import load_layout
-        from .timeline import build_timeline, track_names, write_timeline
+        from autofoley.output.layout import load_layout
+        from autofoley.output.timeline import build_timeline, track_names, write_timeline
 
         opts = self.options
         outputs: dict[str, Path] = {}
         mix_gain_db = 0.0
         if opts.render:
-            from .mixdown import render_mix
-            from .mux import mux_mix, scored_name
+            from autofoley.output.mixdown import render_mix
+            from autofoley.output.mux import mux_mix, scored_name
 
             with reporter.stage("mixdown") as update:
                 stems = tmp / f"{name}.stems" if opts.stems else None
@@ -255,13 +228,13 @@ class Scorer:
             write_json(tmp / f"{name}.events.json", events)
             outputs["events"] = tmp / f"{name}.events.json"
         if opts.exports:
-            from .exports import export_timeline
+            from autofoley.output.exports import export_timeline
 
             with reporter.stage("export"):
                 for fmt in opts.exports:
                     outputs[fmt] = export_timeline(timeline, fmt, tmp, name).path
         if opts.report:
-            from .report import write_report
+            from autofoley.output.report import write_report
 
             with reporter.stage("report"):
                 write_report(tmp / f"{name}.report.png", video, scenes, placements,
@@ -277,26 +250,23 @@ class Scorer:
         return outputs
 
 
-@contextlib.contextmanager
-def _staging(out_dir: Path):
-    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out_dir))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def preflight(options: ScoreOptions) -> None:
+    """Everything about ``options`` that can fail, checked before any work:
+    a bad layout or a missing export adapter. Raises the error the run
+    would have raised at its end."""
+    from autofoley.output.exports import check_adapters
+    from autofoley.output.layout import load_layout
+
+    load_layout(options.layout)
+    check_adapters(options.exports)
 
 
-def _publish(outputs: dict[str, Path], out_dir: Path) -> dict[str, Path]:
-    """Rename each finished output into ``out_dir`` (atomic per file, same
-    file system), in the order they were written."""
-    final = {}
-    for key, path in outputs.items():
-        dest = out_dir / path.name
-        if dest.is_dir() and path.is_dir():
-            shutil.rmtree(dest)
-        path.replace(dest)
-        final[key] = dest
-    return final
+def score(film: str | Path, library: str | Path, out_dir: str | Path | None = None,
+          clip_model: str = DEFAULT_CLIP_MODEL, options: ScoreOptions | None = None,
+          **kwargs) -> ScoreResult:
+    """Score one film with a model loaded for this call (``Scorer`` keeps it
+    loaded across films); ``kwargs`` go to ``Scorer``."""
+    return Scorer(clip_model, options=options, **kwargs).score(film, library, out_dir)
 
 
 def _jsonable(value):

@@ -51,8 +51,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from autofoley.audio import load_audio
-from autofoley.audio_encoder import AudioEncoder, load_audio_encoder
+from autofoley.media.audio import load_audio
+from autofoley.models.audio import AudioEncoder, load_audio_encoder
 
 LIBRARY_MARK = ".bench-audio-library-v1"
 RATES = (22050, 44100, 48000, 96000)
@@ -108,8 +108,8 @@ def _timed(fn, repeat: int) -> tuple[float, object]:
 
 def bench_model(enc: AudioEncoder, folder: Path, files: list[Path], batch_size: int,
                 repeat: int) -> dict:
-    from autofoley.index_store import build_audio_index
-    from autofoley.library import scan_library
+    from autofoley.library.index_store import build_audio_index
+    from autofoley.library.scan import scan_library
 
     enc.encode_file(files[0])  # warm-up
     sr = enc.sample_rate
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     models = args.model
     if not models:
-        from autofoley.audio_backbones.aisfx import installed_checkpoint
+        from autofoley.models.backbones.aisfx import installed_checkpoint
 
         models = (["aisfx"] if installed_checkpoint() else []) + ["cnn14-full-random"]
         if "aisfx" not in models:
@@ -206,7 +206,7 @@ def _load(name: str, device: str) -> AudioEncoder:
     with seeded random weights (no checkpoint needed to time it)."""
     if name != "cnn14-full-random":
         return load_audio_encoder(name, device=device)
-    from autofoley.registry import AudioSpec, _audio_config
+    from autofoley.models.registry import AudioSpec, _audio_config
 
     config, path = _audio_config("configs/audio-cnn14.json")
     return load_audio_encoder(AudioSpec(name, "cnn14", config, "registry", config_path=path),

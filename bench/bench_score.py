@@ -62,7 +62,7 @@ import numpy as np
 import soundfile as sf
 
 from autofoley.errors import ToolError
-from autofoley.media import tool
+from autofoley.media.probe import tool
 
 FPS = 30
 FILM_VERSION = 2  # in the film's name: a changed recipe makes a new film
@@ -316,20 +316,20 @@ def run(args) -> dict:
     from autofoley import __version__
     from autofoley.atomic import write_json
     from autofoley.cache import file_digest
-    from autofoley.clip_encoder import load_clip
-    from autofoley.embed import embed_film
-    from autofoley.frames import iter_frames, sample_times
-    from autofoley.library import scan_library
-    from autofoley.library_index import build_index
-    from autofoley.matching import match_film
-    from autofoley.media import probe
-    from autofoley.mixdown import render_mix
-    from autofoley.mux import mux_mix, scored_name
+    from autofoley.models.clip import load_clip
+    from autofoley.placement.embed import embed_film
+    from autofoley.media.frames import iter_frames, sample_times
+    from autofoley.library.scan import scan_library
+    from autofoley.library.text_index import build_index
+    from autofoley.placement.matching import match_film
+    from autofoley.media.probe import probe
+    from autofoley.output.mixdown import render_mix
+    from autofoley.output.mux import mux_mix, scored_name
     from autofoley.pipeline import ScoreOptions, Scorer
     from autofoley.progress import NullReporter
     from autofoley.records import to_plain
-    from autofoley.scenes import detect_scenes
-    from autofoley.timeline import build_timeline, write_timeline
+    from autofoley.placement.scenes import detect_scenes
+    from autofoley.output.timeline import build_timeline, write_timeline
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autofoley.rank import scene_shortlist, softmax_series, topk
+from autofoley.placement.rank import scene_shortlist, softmax_series, topk
 
 
 def log(message: str) -> None:

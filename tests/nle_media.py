@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from autofoley.media import probe, tool
-from autofoley.mixdown import render_mix
-from autofoley.placement import ambience_placements
+from autofoley.media.probe import probe, tool
+from autofoley.output.mixdown import render_mix
+from autofoley.placement.beds import ambience_placements
 from autofoley.records import Placement, Scene, SoundEntry, VideoInfo
-from autofoley.timeline import build_timeline, write_timeline
+from autofoley.output.timeline import build_timeline, write_timeline
 
 FPS = Fraction(25)
 SECONDS = 8.0

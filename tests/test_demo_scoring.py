@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autofoley.cli import main
-from autofoley.evaluate import evaluate_timeline
+from autofoley._cli.main import main
+from autofoley.evaluation.evaluate import evaluate_timeline
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
 DEMO_FILM = "forest_city_beach"  # the README's example

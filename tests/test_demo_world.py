@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
 from demo_world import films, sounds, world  # noqa: E402
 
-from autofoley.library import scan_library  # noqa: E402
-from autofoley.media import probe  # noqa: E402
+from autofoley.library.scan import scan_library  # noqa: E402
+from autofoley.media.probe import probe  # noqa: E402
 
 SR = 22050
 

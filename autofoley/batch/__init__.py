@@ -1,0 +1,1 @@
+"""Scoring a folder of films unattended, resumably."""

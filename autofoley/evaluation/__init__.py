@@ -1,0 +1,1 @@
+"""Measuring and tuning placement against ground truth."""

@@ -1,0 +1,151 @@
+"""Which vectors stand for the library when frames are ranked against it.
+
+- ``text``: each sound's sentence through the CLIP text tower (zero-shot);
+- ``audio``: each sound (each silence-split event of a file) through an
+  audio encoder trained to project audio into the CLIP image space
+  (Wilkins et al.);
+- ``hybrid``: a weighted fusion of the two, per sound.
+
+``auto`` picks ``audio`` when the registry ships a trained audio encoder for
+the chosen CLIP model (or one is named), else ``text``.
+
+Hybrid fusion. Both kinds of key are compared with the same frame vector f,
+so fusing the keys fuses the cosines: f . (w a + (1-w) t) = w f.a + (1-w) f.t.
+Text and audio cosines live on different scales (a CLIP text-image cosine of
+0.3 is high; an audio encoder's may spread over -1..1), so the audio keys are
+first mapped affinely onto the text keys' distribution: centred on their
+mean, scaled to the text keys' total spread (the root mean square distance
+of a key from its mean, which is the expected spread of cosines for an
+isotropic query), shifted to the text keys' mean. The fused cosines then sit
+on the text scale, so the softmax temperature, threshold and minimum
+similarity a model was tuned with keep their meaning. Adding a constant to
+every key of a query changes no softmax ranking, so the centring itself
+costs nothing in ranking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from autofoley.errors import ModelError
+
+if TYPE_CHECKING:  # importing them pulls in torch; the CLI reads only the constants
+    from pathlib import Path
+
+    from autofoley.library.scan import LibraryScan
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.library.takes import SplitParams
+
+RANK_MODES = ("auto", "text", "audio", "hybrid")
+DEFAULT_HYBRID_WEIGHT = 0.5  # weight of audio in hybrid fusion
+
+
+def default_audio_model(clip_model: str) -> str | None:
+    """The registry's trained audio encoder for ``clip_model``, if it ships one.
+
+    Seeded-random test encoders (no weights) do not count: ranking by them
+    would be noise.
+    """
+    from autofoley.models.registry import registry
+
+    for name, entry in registry().get("audio", {}).items():
+        if (entry.get("clip_model") == clip_model and entry.get("weights")
+                and entry.get("projection_trained", True)):
+            return name
+    return None
+
+
+def choose_rank(rank: str, clip_model: str, audio_model: str | None) -> tuple[str, str | None]:
+    """Resolve ``--rank`` and ``--audio-model`` to (mode, audio model or None)."""
+    if rank not in RANK_MODES:
+        raise ModelError(f"unknown rank mode '{rank}'", None, f"use one of {', '.join(RANK_MODES)}")
+    if rank == "text":
+        return "text", None
+    audio_model = audio_model or default_audio_model(clip_model)
+    if rank == "auto":
+        return ("audio", audio_model) if audio_model else ("text", None)
+    if audio_model is None:
+        raise ModelError(f"--rank {rank} needs an audio encoder, and none ships for CLIP "
+                         f"model '{clip_model}'", None,
+                         "pass --audio-model (see 'autofoley models'), or use --rank text")
+    return rank, audio_model
+
+
+def fuse(text: "LibraryIndex", audio: "LibraryIndex",
+         weight: float = DEFAULT_HYBRID_WEIGHT) -> "LibraryIndex":
+    """Hybrid keys ``weight * audio' + (1 - weight) * text`` (see the module
+    docstring for ``audio'``). Both indexes must hold the same entries."""
+    if [e.key for e in text.entries] != [e.key for e in audio.entries]:
+        raise ValueError("text and audio indexes hold different entries")
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"hybrid weight {weight} is outside [0, 1]")
+    t, a = text.vectors.astype(np.float64), audio.vectors.astype(np.float64)
+    if len(t) == 0:
+        return text
+    mean_t, mean_a = t.mean(axis=0), a.mean(axis=0)
+    spread_t = np.sqrt(((t - mean_t) ** 2).sum(axis=1).mean())
+    spread_a = np.sqrt(((a - mean_a) ** 2).sum(axis=1).mean())
+    a_on_t = mean_t + (a - mean_a) * (spread_t / max(spread_a, 1e-12))
+    fused = (weight * a_on_t + (1.0 - weight) * t).astype(np.float32)
+    return dataclasses.replace(text, vectors=fused)
+
+
+@dataclasses.dataclass
+class BuiltIndex:
+    """A library made ready for ranking in one mode."""
+
+    scan: "LibraryScan"  # entries: those of ``index`` (takes, for audio); skipped: all left out
+    index: "LibraryIndex"
+    embedded: int  # vectors computed now (audio takes, or new sentences); the rest were stored
+    folder: "Path | None" = None  # the persistent audio index, when there is one
+
+
+def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
+                        template: str | None = None, use_cache: bool = True,
+                        split: "SplitParams | None" = None, store_dir: "Path | None" = None,
+                        hybrid_weight: float = DEFAULT_HYBRID_WEIGHT, batch_size: int = 16,
+                        reporter=None) -> BuiltIndex:
+    """The vectors standing for ``scan``'s sounds in ``mode`` (text, audio or
+    hybrid; resolve ``auto`` with ``choose_rank`` first).
+
+    Audio and hybrid rank each take of a file (``split``; None: whole files)
+    by its own audio embedding, kept in the persistent index
+    (``index_store``). Text ranks whole files: takes of one file share one
+    sentence, and identical keys would only split the softmax between them.
+    """
+    from autofoley.library.scan import DEFAULT_TEMPLATE
+    from autofoley.library.text_index import build_index
+    from autofoley.progress import NullReporter
+
+    reporter = reporter or NullReporter()
+    template = template or DEFAULT_TEMPLATE
+    if mode not in ("text", "audio", "hybrid"):
+        raise ValueError(f"mode must be text, audio or hybrid, not {mode!r}")
+    audio_index = None
+    if mode != "text":
+        from autofoley.library.index_store import build_audio_index
+
+        with reporter.stage("embed library audio") as update:
+            audio_index = build_audio_index(scan, audio, store_dir=store_dir, split=split,
+                                            batch_size=batch_size, progress=update,
+                                            use_cache=use_cache, template=template)
+        scan = dataclasses.replace(scan, entries=list(audio_index.entries),
+                                   skipped=sorted([*scan.skipped, *audio_index.skipped],
+                                                  key=lambda s: str(s[0])))
+        if mode == "audio":
+            return BuiltIndex(scan, audio_index, audio_index.embedded, audio_index.folder)
+    new = [0]
+
+    def count(done: int, total: int) -> None:
+        new[0] = total
+        update(done, total)
+
+    with reporter.stage("embed library") as update:
+        text_index = build_index(scan, clip, template, use_cache, progress=count)
+    if mode == "text":
+        return BuiltIndex(scan, text_index, new[0])
+    return BuiltIndex(scan, fuse(text_index, audio_index, hybrid_weight),
+                      audio_index.embedded + new[0], audio_index.folder)

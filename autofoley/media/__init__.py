@@ -1,0 +1,1 @@
+"""Reading media: probing films, sampling frames, decoding audio."""

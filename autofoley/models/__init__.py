@@ -1,0 +1,1 @@
+"""Models: the registry, the CLIP encoder, audio encoders and their backbones."""

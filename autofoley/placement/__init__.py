@@ -1,0 +1,1 @@
+"""From frames to placed sounds: scenes, frame embeddings, ranking, sync, beds."""

@@ -1,0 +1,117 @@
+"""Choose and place sounds for a whole film: per scene, SFX from the
+similarity series (rank.py + sync.py) and one ambience bed.
+
+Pure numpy on cached embeddings: no decoding, no encoder. That is what makes
+re-scoring with other settings, and grid-search tuning, cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from autofoley.library.text_index import LibraryIndex
+from autofoley.placement.beds import ambience_placements, assign_tracks, sfx_placements
+from autofoley.placement.rank import scene_shortlist, scene_slices, softmax_series, topk, versus_background
+from autofoley.records import Placement, Scene
+from autofoley.placement.sync import Event, SyncParams, detect_events
+
+
+@dataclass(frozen=True)
+class SceneSeries:
+    """The score table of one scene, kept for reports and tuning."""
+
+    scene: int
+    first_segment: int
+    candidates: np.ndarray  # library indices of the columns
+    series: np.ndarray  # (T_scene, C) softmax scores
+
+
+@dataclass
+class Matches:
+    placements: list[Placement]
+    series: list[SceneSeries] = field(default_factory=list)
+
+
+def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: LibraryIndex,
+               params: SyncParams, fps: Fraction, ambience: bool = True,
+               n_alternates: int = 3) -> Matches:
+    """Placements for the film whose frame embeddings are ``vectors`` (one row
+    per ``step``-second segment)."""
+    sfx_idx = index.of_kind("sfx")
+    amb_idx = index.of_kind("ambience")
+    window = max(1, int(round(params.shortlist_window / step)))
+    placements: list[Placement] = []
+    kept: list[SceneSeries] = []
+    for scene, seg in zip(scenes, scene_slices(scenes, len(vectors), step)):
+        frames = vectors[seg]
+        if len(frames) == 0:
+            continue
+        if len(sfx_idx):
+            cand = sfx_idx[scene_shortlist(frames, index.vectors[sfx_idx], params.shortlist_k,
+                                           window)]
+            series = sfx_series(frames, index, cand, amb_idx, params, window)
+            sounds = [index.entries[i] for i in cand]
+            events = grouped_events(series, sounds, params, step)
+            placements += sfx_placements(events, sounds, series, seg.start, scene.index, step, fps,
+                                         n_alternates)
+            kept.append(SceneSeries(scene.index, seg.start, cand, series))
+        if ambience and len(amb_idx):
+            mean = frames.mean(axis=0)
+            mean /= max(np.linalg.norm(mean), 1e-12)
+            scores, best = topk(mean[None], index.vectors[amb_idx], 1 + n_alternates)
+            chosen = index.entries[amb_idx[best[0, 0]]]
+            alternates = tuple((str(index.entries[amb_idx[b]].path), float(s))
+                               for s, b in zip(scores[0, 1:], best[0, 1:]))
+            placements += ambience_placements(scene, chosen, float(scores[0, 0]), fps,
+                                              alternates=alternates)
+    return Matches(assign_tracks(placements, fps), kept)
+
+
+def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_idx: np.ndarray,
+               params: SyncParams, window: int) -> np.ndarray:
+    """(T, C) softmax scores of the SFX candidates ``cand``.
+
+    With ``params.background``, the scene's best ambiences join the softmax
+    as competitors that never become events: on a frame that shows only a
+    place, the place's ambience takes the probability mass and no SFX crosses
+    the threshold, whatever the model's similarity scale.
+    """
+    keys = index.vectors[cand]
+    use_bg = (params.background or params.score_mode == "vs_background") and len(amb_idx)
+    bg = amb_idx[scene_shortlist(frames, index.vectors[amb_idx], params.shortlist_k, window)] \
+        if use_bg else amb_idx[:0]
+    if params.score_mode == "vs_background" and len(bg):
+        series = versus_background(frames, keys, index.vectors[bg], params.temperature)
+    elif params.score_mode in ("softmax", "vs_background"):
+        series = softmax_series(frames, np.concatenate([keys, index.vectors[bg]]),
+                                params.temperature)[:, :len(cand)]
+    else:
+        raise ValueError(f"unknown score_mode {params.score_mode!r}")
+    if params.min_similarity > -1.0:
+        series = np.where(frames @ keys.T >= params.min_similarity, series, 0.0)
+    return series
+
+
+def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: float) -> list[Event]:
+    """Events found on per-group series (the sum of a group's columns), each
+    given to its group's best file over the event.
+
+    Variants of one sound (three dog barks) split the softmax between them;
+    summed, they are one strong signal, and an object gets one sound, not
+    one per variant. ``group_by="none"`` makes every file its own group.
+    """
+    if params.group_by == "none":
+        return detect_events(series, params, step)
+    keys = [getattr(s, params.group_by, "") or f"#{i}" for i, s in enumerate(sounds)]
+    groups = sorted(set(keys))
+    members = [[i for i, k in enumerate(keys) if k == g] for g in groups]
+    grouped = np.stack([series[:, m].sum(axis=1) for m in members], axis=1)
+    out = []
+    for e in detect_events(grouped, params, step):
+        cols = members[e.candidate]
+        best = cols[int(np.argmax(series[e.first:e.stop, cols].mean(axis=0)))]
+        out.append(Event(best, e.first, e.stop, e.score))
+    return out

@@ -1,0 +1,1 @@
+"""Building an audio encoder: curate pairs, train, evaluate retrieval."""

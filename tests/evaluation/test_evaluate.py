@@ -1,0 +1,136 @@
+"""Evaluation metrics on hand-made cases, and tuning on hand-made embeddings."""
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autofoley.evaluation.evaluate import LibraryTruth, Placed, evaluate_placements, iou, match_cuts
+from autofoley.library.text_index import LibraryIndex
+from autofoley.records import Scene, SoundEntry
+from autofoley.placement.settings import model_defaults_path, resolve_sync, save_sync
+from autofoley.placement.sync import SyncParams
+from autofoley.evaluation.tune import FilmData, film_loss, tune
+
+LIB = LibraryTruth({
+    "Animals/dog1.wav": {"sound_class": "dog", "kind": "sfx"},
+    "Bells/bell1.wav": {"sound_class": "bell", "kind": "sfx"},
+    "Dist/thunder.wav": {"sound_class": None, "kind": "distractor"},
+    "Amb/forest.flac": {"sound_class": None, "kind": "ambience", "place": "forest"},
+    "Amb/city.flac": {"sound_class": None, "kind": "ambience", "place": "city"},
+})
+
+TRUTH = {
+    "cuts": [5.0, 10.0],
+    "scenes": [{"start": 0, "end": 5, "place": "forest"}, {"start": 5, "end": 10, "place": "city"},
+               {"start": 10, "end": 15, "place": "forest"}],
+    "events": [
+        {"class": "dog", "sound_class": "dog", "start": 1.0, "end": 3.0},
+        {"class": "bell", "sound_class": "bell", "start": 6.0, "end": 8.0},
+        {"class": "rock", "sound_class": None, "start": 11.0, "end": 14.0},
+    ],
+}
+
+
+def test_cut_matching_is_one_to_one_within_tolerance():
+    assert match_cuts([5.1, 9.7], [5.0, 10.0]) == (1.0, 1.0, 1.0)
+    p, r, f = match_cuts([5.1, 5.2, 12.0], [5.0, 10.0])
+    assert (p, r) == (1 / 3, 1 / 2) and abs(f - 0.4) < 1e-12
+    assert match_cuts([], []) == (1.0, 1.0, 1.0)
+    assert match_cuts([], [3.0])[1] == 0.0
+
+
+def test_iou():
+    assert iou((0, 2), (1, 3)) == pytest.approx(1 / 3)
+    assert iou((0, 1), (2, 3)) == 0.0
+
+
+def test_metrics_hand_computed():
+    placed = [
+        Placed("/lib/Animals/dog1.wav", 1.2, 3.0, "sfx"),  # hit, onset error 0.2
+        Placed("/lib/Animals/dog1.wav", 1.5, 2.5, "sfx"),  # second sound on the same dog: FP
+        Placed("/lib/Bells/bell1.wav", 7.5, 9.5, "sfx"),  # IoU 0.5/3.5 < 0.3: FP, bell missed
+        Placed("/lib/Dist/thunder.wav", 11.0, 14.0, "sfx"),  # distractor on a silent rock: FP
+        Placed("/lib/Amb/forest.flac", 0.0, 5.0, "ambience"),
+        Placed("/lib/Amb/forest.flac", 5.0, 10.0, "ambience"),  # wrong place
+        Placed("/lib/Amb/forest.flac", 10.0, 15.0, "ambience"),
+    ]
+    m = evaluate_placements(placed, [5.0, 10.2], TRUTH, LIB)
+    assert (m.cut_precision, m.cut_recall, m.cut_f1) == (1.0, 1.0, 1.0)
+    assert (m.sfx_hits, m.sfx_placed, m.sfx_truth) == (1, 4, 2)
+    assert m.sfx_precision == 0.25 and m.sfx_recall == 0.5
+    assert m.sfx_f1 == pytest.approx(2 * 0.25 * 0.5 / 0.75)
+    assert m.median_onset_error == pytest.approx(0.2)
+    assert m.ambience_accuracy == pytest.approx(2 / 3)
+    assert [e["class"] for e in m.missed] == ["bell"]
+    assert len(m.false_positives) == 3
+
+
+def test_no_sfx_placed_and_none_expected_is_perfect():
+    truth = {"cuts": [], "events": [{"class": "rock", "sound_class": None, "start": 0, "end": 2}]}
+    m = evaluate_placements([], [], truth, LIB)
+    assert m.sfx_f1 == 1.0 and math.isnan(m.median_onset_error)
+
+
+def _world(rng, d=24):
+    v = rng.standard_normal((5, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_tune_never_worse_than_start_and_finds_better():
+    """A dog on screen for 2 s, a silent rock for 3 s: a start that fires on
+    anything (no cosine floor) is beaten by settings that ignore the rock."""
+    rng = np.random.default_rng(0)
+    vecs = _world(rng)
+    entries = [SoundEntry(Path("/lib/Animals/dog1.wav"), "dog", "ANIMALS", "sfx", 3.0, 48000, 1),
+               SoundEntry(Path("/lib/Bells/bell1.wav"), "bell", "BELLS", "sfx", 3.0, 48000, 1),
+               SoundEntry(Path("/lib/Dist/thunder.wav"), "thunder", "WEATHER", "sfx", 3.0, 48000, 1)]
+    index = LibraryIndex(entries, ["dog", "bell", "thunder"], vecs[:3])
+    film = np.repeat(vecs[4:5] * 0.3 + vecs[3:4], 150, axis=0)  # background + silent rock
+    film[10:30] = vecs[0] + 0.3 * vecs[3]  # the dog, 1.0 .. 3.0 s
+    film /= np.linalg.norm(film, axis=1, keepdims=True)
+    truth = {"cuts": [], "events": [{"class": "dog", "sound_class": "dog", "start": 1.0, "end": 3.0},
+                                    {"class": "rock", "sound_class": None, "start": 3.0, "end": 15.0}]}
+    films = [FilmData("f", film, 0.1, [Scene(0, 0.0, 15.0)], Fraction(25), truth)]
+    start = SyncParams(threshold=0.05, temperature=0.1)
+    grid = {"threshold": [0.05, 0.3, 0.5], "min_similarity": "auto", "temperature": [0.01, 0.1]}
+    result = tune(films, index, LIB, start, grid)
+    assert result.best_loss <= result.start_loss
+    assert result.best_loss < result.start_loss  # the start places sounds on the rock
+    m = result.best_metrics["f"]
+    assert m.sfx_f1 == 1.0 and film_loss(m) == result.best_loss
+
+
+def test_settings_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOFOLEY_CONFIG", str(tmp_path))
+    assert resolve_sync("m") == SyncParams()
+    assert resolve_sync("m", {"threshold": 0.3}).threshold == 0.3
+    save_sync(model_defaults_path("m"), SyncParams(threshold=0.4, stability=0.7))
+    assert resolve_sync("m", {"threshold": 0.3}).threshold == 0.4
+    cfg = save_sync(tmp_path / "c.json", SyncParams(threshold=0.2))
+    s = resolve_sync("m", {"threshold": 0.3}, cfg, {"stability": None, "min_event": 0.9})
+    assert (s.threshold, s.stability, s.min_event) == (0.2, 0.5, 0.9)
+
+
+def test_settings_per_ranking(tmp_path, monkeypatch):
+    """A CLIP model's shipped defaults are tuned for its text ranking: audio
+    ranking starts from the papers' defaults, and each (ranking, audio
+    model) keeps its own tuned settings."""
+    monkeypatch.setenv("AUTOFOLEY_CONFIG", str(tmp_path))
+    shipped = {"threshold": 0.3, "min_similarity": 0.52}
+    assert resolve_sync("m", shipped, rank="audio", audio_model="a").threshold == SyncParams().threshold
+    assert resolve_sync("m", shipped, rank="hybrid", audio_model="a").min_similarity == 0.52
+
+    ckpt = tmp_path / "run" / "model.safetensors"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"x")
+    path = model_defaults_path("m", "audio", str(ckpt))
+    assert path != model_defaults_path("m") != model_defaults_path("m", "hybrid", str(ckpt))
+    save_sync(path, SyncParams(threshold=0.45))
+    # Found again from another working directory through a relative path.
+    monkeypatch.chdir(tmp_path)
+    assert resolve_sync("m", shipped, rank="audio", audio_model="run/model.safetensors").threshold == 0.45
+    assert resolve_sync("m", shipped).threshold == 0.3  # text ranking: untouched
+    assert resolve_sync("m", shipped, rank="audio", audio_model="other").threshold == SyncParams().threshold

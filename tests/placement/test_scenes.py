@@ -1,0 +1,63 @@
+"""Scene detection on lavfi films with known cuts."""
+
+import subprocess
+
+from autofoley.placement.scenes import detect_scenes, scenes_from_cuts
+
+
+def _film_with_cuts(path, parts):
+    """Concatenate lavfi sources of the given (source, seconds) at 25 fps."""
+    args = ["ffmpeg", "-v", "error", "-y"]
+    for src, sec in parts:
+        sep = ":" if "=" in src else "="
+        args += ["-f", "lavfi", "-i", f"{src}{sep}size=320x180:rate=25:duration={sec}"]
+    n = len(parts)
+    chain = "".join(f"[{i}:v]setsar=1,format=yuv420p[v{i}];" for i in range(n))
+    chain += "".join(f"[v{i}]" for i in range(n)) + f"concat=n={n}:v=1[out]"
+    args += ["-filter_complex", chain, "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+             str(path)]
+    subprocess.run(args, check=True)
+
+
+def test_hard_cuts_found_on_the_frame(tmp_path):
+    film = tmp_path / "cuts.mp4"
+    _film_with_cuts(film, [("testsrc2", 2), ("color=c=red", 1.6), ("smptebars", 2),
+                           ("color=c=blue", 1.4)])
+    scenes = detect_scenes(film, 7.0)
+    starts = [round(s.start, 2) for s in scenes]
+    assert starts == [0.0, 2.0, 3.6, 5.6]
+    assert scenes[-1].end == 7.0
+    assert all(a.end == b.start for a, b in zip(scenes, scenes[1:]))
+
+
+def test_no_cut_is_one_scene(tmp_path):
+    film = tmp_path / "one.mp4"
+    _film_with_cuts(film, [("testsrc2", 3)])
+    scenes = detect_scenes(film, 3.0)
+    assert len(scenes) == 1 and (scenes[0].start, scenes[0].end) == (0.0, 3.0)
+
+
+def test_min_scene_len_suppresses_short_scenes(tmp_path):
+    film = tmp_path / "flash.mp4"
+    _film_with_cuts(film, [("testsrc2", 2), ("color=c=white", 0.2), ("testsrc2", 2)])
+    assert len(detect_scenes(film, 4.2, min_scene_len=1.0)) < len(detect_scenes(film, 4.2,
+                                                                                min_scene_len=0.04))
+
+
+def test_scenes_from_cuts_drops_out_of_range():
+    s = scenes_from_cuts([0.0, 1.5, 9.0, 12.0], 10.0)
+    assert [(x.start, x.end) for x in s] == [(0.0, 1.5), (1.5, 9.0), (9.0, 10.0)]
+    assert [x.index for x in s] == [0, 1, 2]
+
+
+def test_dissolve_found_by_the_gradual_pass(tmp_path):
+    film = tmp_path / "dissolve.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4",
+                    "-f", "lavfi", "-i", "color=c=red:size=320x180:rate=25:duration=4",
+                    "-filter_complex", "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];"
+                    "[a][b]xfade=transition=fade:duration=1.2:offset=2[out]",
+                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)], check=True)
+    assert len(detect_scenes(film, 6.0, gradual_window=0)) == 1  # frame to frame: no cut
+    scenes = detect_scenes(film, 6.0)
+    assert len(scenes) == 2 and abs(scenes[1].start - 2.6) <= 0.5

@@ -1,0 +1,62 @@
+"""AutoSync on hand-made similarity series: exact run boundaries."""
+
+import numpy as np
+
+from autofoley.placement.sync import Event, SyncParams, detect_events, find_runs, limit_overlap, merge_runs
+
+
+def test_run_is_above_threshold_and_stable():
+    s = np.array([0.0, 0.05, 0.3, 0.32, 0.29, 0.31, 0.02, 0.0])
+    assert [(f, e) for f, e, _ in find_runs(s, 0.1, 0.5)] == [(2, 6)]
+    (_, _, mean), = find_runs(s, 0.1, 0.5)
+    assert abs(mean - np.mean(s[2:6])) < 1e-12
+
+
+def test_threshold_is_strict():
+    s = np.array([0.1, 0.1, 0.2, 0.2])
+    assert [(f, e) for f, e, _ in find_runs(s, 0.1, 0.5)] == [(2, 4)]
+
+
+def test_unstable_jump_starts_a_new_run():
+    # 0.2 -> 0.9: |0.9 - 0.2| > 0.5 * 0.2, so a new event starts at the jump.
+    s = np.array([0.2, 0.2, 0.2, 0.9, 0.9, 0.9])
+    assert [(f, e) for f, e, _ in find_runs(s, 0.1, 0.5)] == [(0, 3), (3, 6)]
+    # With a loose stability it is one run.
+    assert [(f, e) for f, e, _ in find_runs(s, 0.1, 5.0)] == [(0, 6)]
+
+
+def test_run_reaching_the_end_is_closed():
+    s = np.array([0.0, 0.5, 0.5])
+    assert [(f, e) for f, e, _ in find_runs(s, 0.1, 0.5)] == [(1, 3)]
+
+
+def test_merge_short_gaps_only():
+    runs = [(0, 5, 0.4), (7, 10, 0.2), (20, 25, 0.3)]
+    merged = merge_runs(runs, gap=2)
+    assert [(f, e) for f, e, _ in merged] == [(0, 10), (20, 25)]
+    assert abs(merged[0][2] - (0.4 * 5 + 0.2 * 3) / 8) < 1e-12
+
+
+def test_detect_events_min_length_and_columns():
+    t = 40
+    series = np.zeros((t, 3))
+    series[5:15, 0] = 0.6  # 1.0 s event
+    series[20:22, 1] = 0.6  # 0.2 s: below min_event
+    series[25:35, 2] = 0.5
+    params = SyncParams(min_event=0.3)
+    events = detect_events(series, params, step=0.1)
+    assert [(e.candidate, e.first, e.stop) for e in events] == [(0, 5, 15), (2, 25, 35)]
+
+
+def test_overlap_limit_keeps_strongest():
+    events = [Event(0, 0, 10, 0.9), Event(1, 2, 8, 0.5), Event(2, 4, 12, 0.3)]
+    kept = limit_overlap(events, k=1, n_segments=12)
+    assert [e.candidate for e in kept] == [0]
+    kept2 = limit_overlap(events, k=2, n_segments=12)
+    assert sorted(e.candidate for e in kept2) == [0, 1]
+
+
+def test_params_roundtrip():
+    p = SyncParams(threshold=0.2)
+    assert SyncParams.from_dict({**p.to_dict(), "unknown": 1}) == p
+    assert p.replace(stability=0.3).stability == 0.3
