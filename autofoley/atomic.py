@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -61,7 +62,21 @@ def write_text(dest: str | Path, text: str) -> None:
 
 
 def write_json(dest: str | Path, data) -> None:
-    write_text(dest, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Strict JSON: a NaN or infinite number (a figure with nothing to
+    measure) is written as null, which every JSON reader accepts."""
+    write_text(dest, json.dumps(strict_json(data), indent=2, ensure_ascii=False,
+                                allow_nan=False) + "\n")
+
+
+def strict_json(data):
+    """``data`` with every non-finite float replaced by None."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: strict_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(v) for v in data]
+    return data
 
 
 def ensure_dir(path: str | Path) -> Path:

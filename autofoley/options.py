@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING
 
 from autofoley.library.keys import DEFAULT_HYBRID_WEIGHT, choose_rank
 from autofoley.library.scan import DEFAULT_TEMPLATE
-from autofoley.placement.scenes import DEFAULT_GRADUAL_WINDOW, DEFAULT_MIN_SCENE_LEN, DEFAULT_THRESHOLD
+from autofoley.placement.scenes import (
+    DEFAULT_GRADUAL_WINDOW,
+    DEFAULT_MIN_SCENE_LEN,
+    DEFAULT_THRESHOLD,
+)
 from autofoley.placement.settings import resolve_sync
 from autofoley.placement.sync import SyncParams
 
@@ -62,6 +66,10 @@ class ScoreOptions:
     audio_model: str | None = None
     hybrid_weight: float = DEFAULT_HYBRID_WEIGHT
     split: bool = True
+    # The persistent audio index (library/index_store.py); None: one per
+    # model and split settings in the cache. Where vectors are kept, not what
+    # they are: it never changes a score.
+    index_dir: str | None = None
     ambience: bool = True
     ambience_gain_db: float = DEFAULT_AMBIENCE_GAIN_DB
     sfx_gain_db: float = 0.0

@@ -18,8 +18,8 @@ from pathlib import Path
 from autofoley import __version__
 from autofoley.atomic import ensure_dir, write_json
 from autofoley.errors import LibraryError, UsageError
-from autofoley.library.keys import build_library_index
-from autofoley.library.scan import LibraryScan, scan_library
+from autofoley.library.keys import index_library
+from autofoley.library.scan import LibraryScan
 from autofoley.library.takes import SplitParams
 from autofoley.library.text_index import LibraryIndex
 from autofoley.media.probe import check_readable, probe
@@ -89,17 +89,13 @@ class Scorer:
         rank, audio_model = self.options.rank, self.options.audio_model
         self.audio_encoder = audio_encoder
         if rank != "text" and audio_encoder is None:
-            from autofoley.models.audio import load_audio_encoder
+            from autofoley.models.audio import load_audio_for
 
-            self.audio_encoder = load_audio_encoder(audio_model, device=str(self.encoder.device))
-        if self.audio_encoder is not None:
-            from autofoley.models.audio import check_compatible
+            self.audio_encoder = load_audio_for(audio_model, self.encoder)
+        elif audio_encoder is not None and rank != "text":
+            from autofoley.models.audio import check_for
 
-            check_compatible(self.audio_encoder, self.encoder.identity, self.encoder.embed_dim)
-            if self.audio_encoder.clip_identity is None and rank != "text":
-                log.warning("audio encoder '%s' has an untrained projection: it ranks sounds "
-                            "against frames no better than chance (train one with "
-                            "'autofoley train')", self.audio_encoder.name)
+            check_for(audio_encoder, self.encoder)
         self._libraries: dict[tuple, tuple[LibraryScan, LibraryIndex]] = {}
 
     def library(self, root: str | Path, csv_path: str | Path | None = None,
@@ -114,16 +110,14 @@ class Scorer:
         opts = self.options
         key = (str(Path(root).expanduser().resolve()), str(csv_path), opts.text_template)
         if key not in self._libraries:
-            with reporter.stage("scan library") as update:
-                scan = scan_library(Path(root).expanduser(), csv_path, opts.use_cache,
-                                    progress=update)
-            built = build_library_index(
-                scan, opts.rank, self.encoder, self.audio_encoder, template=opts.text_template,
-                use_cache=opts.use_cache, split=SplitParams() if opts.split else None,
-                hybrid_weight=opts.hybrid_weight, reporter=reporter)
-            # The scan keeps its files (batch's library key is computed from
-            # them); only what the audio encoder could not read joins skipped.
-            scan, index = replace(scan, skipped=built.scan.skipped), built.index
+            built = index_library(
+                Path(root), csv_path, opts.rank, self.encoder, self.audio_encoder,
+                template=opts.text_template, use_cache=opts.use_cache,
+                split=SplitParams() if opts.split else None, hybrid_weight=opts.hybrid_weight,
+                store_dir=Path(opts.index_dir).expanduser() if opts.index_dir else None,
+                reporter=reporter)
+            scan = replace(built.files, skipped=built.scan.skipped)
+            index = built.index
             if not len(index.of_kind("sfx")) and not len(index.of_kind("ambience")):
                 raise LibraryError("no usable sounds", root, "point --library at a folder of SFX")
             self._libraries[key] = (scan, index)
@@ -187,7 +181,11 @@ class Scorer:
                tmp: Path, name: str, reporter, matches: Matches | None = None,
                index: LibraryIndex | None = None) -> dict[str, Path]:
         from autofoley.output.layout import load_layout
-        from autofoley.output.timeline import build_timeline, track_names, write_timeline
+        from autofoley.output.timeline import (
+            build_timeline,
+            track_names,
+            write_timeline,
+        )
 
         opts = self.options
         outputs: dict[str, Path] = {}
@@ -209,7 +207,7 @@ class Scorer:
                     outputs["stems"] = stems
             with reporter.stage("mux"):
                 outputs["scored"] = mux_mix(video, report.path, tmp / scored_name(video, name))
-        with reporter.stage("timeline"):
+        with reporter.stage("events"):
             layout = load_layout(opts.layout)
             gains = {"sfx": opts.sfx_gain_db, "ambience": opts.ambience_gain_db}
             timeline = build_timeline(video, scenes, placements, name, opts.start_timecode,

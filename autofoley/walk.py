@@ -58,8 +58,11 @@ def walk(root: Path, suffixes: Iterable[str], exclude: Iterable[Path] = ()) -> W
                 elif path.suffix.lower() in wanted:
                     if item.is_file():
                         out.files.append(path)
-                    elif item.is_symlink():
+                    elif item.is_symlink() and not path.exists():
                         out.problems.append((path, "broken symbolic link"))
+                    else:  # a FIFO would block whoever reads it
+                        out.problems.append((path, "not a regular file (a pipe, socket or "
+                                                   "device)"))
             except OSError:
                 out.problems.append((path, "cannot be inspected"))
     out.files.sort()

@@ -316,20 +316,21 @@ def run(args) -> dict:
     from autofoley import __version__
     from autofoley.atomic import write_json
     from autofoley.cache import file_digest
-    from autofoley.models.clip import load_clip
-    from autofoley.placement.embed import embed_film
-    from autofoley.media.frames import iter_frames, sample_times
     from autofoley.library.scan import scan_library
     from autofoley.library.text_index import build_index
-    from autofoley.placement.matching import match_film
+    from autofoley.media.frames import iter_frames, sample_times
     from autofoley.media.probe import probe
+    from autofoley.models.clip import load_clip
     from autofoley.output.mixdown import render_mix
     from autofoley.output.mux import mux_mix, scored_name
+    from autofoley.output.timeline import build_timeline, write_timeline
+    from autofoley.options import resolve_options
     from autofoley.pipeline import ScoreOptions, Scorer
+    from autofoley.placement.embed import embed_film
+    from autofoley.placement.matching import match_film
+    from autofoley.placement.scenes import detect_scenes
     from autofoley.progress import NullReporter
     from autofoley.records import to_plain
-    from autofoley.placement.scenes import detect_scenes
-    from autofoley.output.timeline import build_timeline, write_timeline
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -348,6 +349,8 @@ def run(args) -> dict:
         clock = Clock()
         with clock.time("load model"):
             encoder = load_clip(args.clip_model, args.clip_pretrained, args.device)
+        # The model's own settings (frame fit, placement), as score resolves them.
+        opts = resolve_options(opts, encoder.spec)
         size = encoder.image_size
         log(f"model {encoder.identity} on {encoder.device}, {size} px, "
             f"{torch.get_num_threads()} torch threads")

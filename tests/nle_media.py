@@ -15,9 +15,9 @@ import soundfile as sf
 
 from autofoley.media.probe import probe, tool
 from autofoley.output.mixdown import render_mix
+from autofoley.output.timeline import build_timeline, write_timeline
 from autofoley.placement.beds import ambience_placements
 from autofoley.records import Placement, Scene, SoundEntry, VideoInfo
-from autofoley.output.timeline import build_timeline, write_timeline
 
 FPS = Fraction(25)
 SECONDS = 8.0

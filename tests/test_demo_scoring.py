@@ -93,3 +93,22 @@ def test_tune_on_demo_films_never_worse_than_defaults(tmp_path, capsys):
     assert result["points"] > 1000
     written = json.loads(out.read_text())
     assert written["sync"] == result["best"] and written["loss"] == result["best_loss"]
+
+
+def test_the_python_front_door_writes_what_the_cli_writes(tmp_path, capsys):
+    """``autofoley.Scorer(model).score(...)`` resolves the model's shipped
+    settings as the CLI does: the same options, the same placed events."""
+    import autofoley
+    from autofoley.models.registry import resolve_clip
+
+    _score(DEMO_FILM, tmp_path / "cli", capsys)
+    scorer = autofoley.Scorer("autofoley-demo", options=autofoley.ScoreOptions(render=False))
+    scorer.score(DEMO / "films" / f"{DEMO_FILM}.mp4", DEMO / "library", tmp_path / "py")
+    cli, py = (json.loads((tmp_path / side / f"{DEMO_FILM}.events.json").read_text())
+               for side in ("cli", "py"))
+    assert py["options"] == cli["options"]
+    assert py["events"] == cli["events"] and py["events"]
+    # Not the papers' defaults: the model's own settings and frame fit.
+    shipped = resolve_clip("autofoley-demo").defaults
+    assert py["options"]["frame_fit"] == shipped["frame_fit"]
+    assert py["options"]["sync"]["threshold"] == shipped["threshold"]

@@ -2,25 +2,31 @@
 
 ``add_batch_parser(subparsers)`` adds the command to the ``autofoley`` parser
 and ``cmd_batch(args)`` runs it, returning the exit code: 0 when every film
-is done, 8 when some failed, otherwise the usual codes (see cli.py).
-``python -m autofoley._cli.batch FOLDER --library DIR ...`` runs it alone.
+is done, 8 when some failed, otherwise the usual codes (see main.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
-from autofoley.batch.run import DEFAULT_EXTENSIONS, EXIT_SOME_FAILED, BatchProgress, BatchReport
-from autofoley._cli.flags import (add_common_flags, add_library_flags, add_score_flags, check_rank_flags,
-                                  non_negative_int, options_from_args, positive)
+from autofoley._cli.display import print_json, progress
+from autofoley._cli.flags import (
+    add_common_flags,
+    add_library_flags,
+    add_score_flags,
+    check_rank_flags,
+    non_negative_int,
+    options_from_args,
+    positive,
+)
+from autofoley.batch.discover import DEFAULT_EXTENSIONS
+from autofoley.batch.report import EXIT_SOME_FAILED, BatchProgress, BatchReport
 from autofoley.errors import UsageError
 
 log = logging.getLogger("autofoley")
@@ -28,8 +34,6 @@ log = logging.getLogger("autofoley")
 
 def add_batch_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``batch`` to an ``add_subparsers()`` object; return its parser."""
-    # Imported here: cli.py imports this module to register the command.
-
     b = subparsers.add_parser(
         "batch", help="score every video under a folder: unattended, resumable",
         description="Score every video under FOLDER into OUT/<film path without suffix>/. "
@@ -61,24 +65,23 @@ def add_batch_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_batch(args) -> int:
-    from autofoley.batch.run import run_batch
-    from autofoley.progress import NullReporter
+    from autofoley.batch import run_batch
+    from autofoley.progress import RichReporter
 
     extensions = [e.strip().lstrip(".") for e in args.ext.split(",") if e.strip()]
     if not extensions:
         raise UsageError("--ext names no extension", None, "e.g. --ext mp4,mov")
-    show = not args.quiet and sys.stderr.isatty()
-    display = RichBatchProgress() if show else LogBatchProgress()
-    with _sigterm_interrupts(), display if show else contextlib.nullcontext():
+    with _sigterm_interrupts(), progress(args) as reporter:
+        films = FilmBar(reporter) if isinstance(reporter, RichReporter) else FilmLog()
         report = run_batch(args.folder, args.library, args.out, clip_model=args.clip_model,
                            clip_pretrained=args.clip_pretrained, device=args.device,
                            options=options_from_args(args), csv_path=args.library_csv,
                            extensions=extensions, workers=args.workers,
                            retry_failed=args.retry_failed, ray=args.ray, timeout=args.timeout,
-                           reporter=display if show else NullReporter(), progress=display)
+                           reporter=reporter, progress=films)
     print_summary(report)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     return report.exit_code
 
 
@@ -103,7 +106,7 @@ def _sigterm_interrupts():
 # --------------------------------------------------------------------------- display
 
 
-class LogBatchProgress(BatchProgress):
+class FilmLog(BatchProgress):
     """Without a terminal: one log line per film (the batch log of the night)."""
 
     def begin(self, films: int, todo: int) -> None:
@@ -116,68 +119,22 @@ class LogBatchProgress(BatchProgress):
             log.info("failed %s: %s", rel, outcome.get("error"))
 
 
-class RichBatchProgress(BatchProgress):
-    """On a terminal: a bar of films (done, failed, left, ETA) under the driver's
-    stages; also the stage reporter of ``run_batch``."""
+class FilmBar(BatchProgress):
+    """On a terminal: a tally of the films (done, failed, left) under the
+    driver's stages, both drawn by the one RichReporter."""
 
-    def __init__(self, console=None):
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
-
-        self.timings: dict[str, float] = {}
-        self.console = console or Console(stderr=True)
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-                                  TimeRemainingColumn(), console=self.console)
-        self._films = None
-        self._done = self._failed = self._todo = 0
-
-    def __enter__(self):
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._progress.stop()
-        return False
-
-    @contextlib.contextmanager
-    def stage(self, name: str, total: int | None = None):
-        task = self._progress.add_task(f"{name:<14}", total=total)
-
-        def update(done: int, total_now: int | None = None):
-            self._progress.update(task, completed=done,
-                                  total=total_now if total_now is not None else total)
-
-        t0 = time.perf_counter()
-        try:
-            yield update
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
-            self._progress.remove_task(task)
+    def __init__(self, reporter):
+        self._reporter = reporter
+        self._tally = None
 
     def begin(self, films: int, todo: int) -> None:
-        self._todo = todo
-        self._films = self._progress.add_task(self._text(), total=max(todo, 1),
-                                              completed=0 if todo else 1)
+        self._tally = self._reporter.tally("films", todo)
 
     def film_finished(self, rel: str, outcome: dict) -> None:
-        from rich.markup import escape
-
         if outcome.get("status") == "done":
-            self._done += 1
-            self.console.print(f"[green]done[/green]   {escape(rel)} "
-                               f"({outcome.get('seconds') or 0.0:.1f} s)", highlight=False)
+            self._tally.add(True, f"{rel} ({outcome.get('seconds') or 0.0:.1f} s)")
         else:
-            self._failed += 1
-            self.console.print(f"[red]failed[/red] {escape(rel)}: {escape(str(outcome.get('error')))}",
-                               highlight=False)
-        self._progress.update(self._films, completed=self._done + self._failed,
-                              description=self._text())
-
-    def _text(self) -> str:
-        left = self._todo - self._done - self._failed
-        return f"films: {self._done} done, {self._failed} failed, {left} left"
+            self._tally.add(False, f"{rel}: {outcome.get('error')}")
 
 
 def print_summary(report: BatchReport, file=None) -> None:

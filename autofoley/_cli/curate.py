@@ -7,47 +7,44 @@ parser; ``cmd_curate(args)`` runs it and returns the exit code.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import sys
 from pathlib import Path
 
-from autofoley._cli.flags import add_common_flags, add_model_flags
+from autofoley._cli.display import print_json, progress
+from autofoley._cli.flags import (
+    add_common_flags,
+    add_model_flags,
+    count,
+    non_negative_int,
+    positive,
+)
 
 log = logging.getLogger("autofoley")
 
 
-def _limit(text: str) -> int | None:
-    if text.strip().lower() in ("inf", "none", "unlimited"):
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number or 'inf', not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1 (or 'inf')")
-    return value
+def _or_unlimited(parse, words: tuple[str, ...]):
+    """An argparse type: ``parse`` (a ``flags.number`` type), or one of
+    ``words`` for no limit (None)."""
+
+    def parse_or_none(text: str):
+        if text.strip().lower() in words:
+            return None
+        try:
+            return parse(text)
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{exc}; or '{words[0]}' for no limit") from None
+
+    parse_or_none.__name__ = parse.__name__
+    return parse_or_none
 
 
-def _frames(text: str) -> int | None:
-    if text.strip().lower() in ("all", "inf"):
-        return None
-    return _positive(text)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
+_limit = _or_unlimited(count, ("inf", "none", "unlimited"))
+_frames = _or_unlimited(count, ("all", "inf"))
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
-    from autofoley.training.curate import normalise_splits
+    from autofoley.training.splits import normalise_splits
 
     try:
         return normalise_splits([float(x) for x in text.split(",")])
@@ -70,8 +67,16 @@ def _names(values: list[str] | None) -> list[str]:
 
 def add_curate_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``curate`` to an ``add_subparsers()`` object; return its parser."""
-    from autofoley.training.curate import DEFAULT_EXCLUDE_CATEGORIES, DEFAULT_EXCLUDE_KINDS
-    from autofoley.training.llm import DEFAULT_KEY_ENV, DEFAULT_MODEL, DEFAULT_URL, SPECIFICITIES
+    from autofoley.training.curate import (
+        DEFAULT_EXCLUDE_CATEGORIES,
+        DEFAULT_EXCLUDE_KINDS,
+    )
+    from autofoley.training.llm import (
+        DEFAULT_KEY_ENV,
+        DEFAULT_MODEL,
+        DEFAULT_URL,
+        SPECIFICITIES,
+    )
 
     c = subparsers.add_parser(
         "curate", help="pair your SFX library with stock footage: a dataset to train an audio encoder",
@@ -91,12 +96,12 @@ def add_curate_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--n", type=_limit, default=1, metavar="N",
                    help="pairing limit: the most SFX one frame may be matched to; 'inf' for no "
                         "limit (default: 1, every pair unique)")
-    g.add_argument("--k", type=_positive, default=10,
+    g.add_argument("--k", type=non_negative_int, default=10,
                    help="top frames per SFX kept as augmentation besides the matched one "
                         "(default: %(default)s)")
     g.add_argument("--frames-per-video", type=_frames, default=10, metavar="K",
                    help="random frames kept per video, or 'all' (default: %(default)s)")
-    g.add_argument("--fps", type=float, default=1.0, help="video sampling rate (default: %(default)s)")
+    g.add_argument("--fps", type=positive, default=1.0, help="video sampling rate (default: %(default)s)")
     g.add_argument("--splits", type=_fractions, default=(0.8, 0.1, 0.1), metavar="TRAIN,VAL,TEST",
                    help="split fractions (default: 0.8,0.1,0.1)")
     g.add_argument("--seed", type=int, default=0, help="seed of splits and frame picks (default: 0)")
@@ -119,15 +124,16 @@ def add_curate_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--llm-key-env", default=DEFAULT_KEY_ENV, metavar="VAR",
                    help="environment variable holding the API key (default: %(default)s); the key "
                         "is never printed or written")
-    t.add_argument("--llm-timeout", type=float, default=30.0, help="seconds per request (default: 30)")
-    t.add_argument("--llm-retries", type=_positive, default=3,
+    t.add_argument("--llm-timeout", type=positive, default=30.0, help="seconds per request (default: 30)")
+    t.add_argument("--llm-retries", type=non_negative_int, default=3,
                    help="retries of a failed or unusable answer, with backoff (default: 3)")
-    t.add_argument("--llm-workers", type=int, default=4, help="requests in flight (default: 4)")
+    t.add_argument("--llm-workers", type=count, default=4, help="requests in flight (default: 4)")
     t.add_argument("--specificity", choices=SPECIFICITIES, default="medium",
                    help="how much detail of the tags the LLM keeps (default: %(default)s)")
     t.add_argument("--classify-kinds", action="store_true",
                    help="ask the LLM whether each sound is an SFX, ambience or music (majority of "
-                        "three answers); used by --exclude-kind and remembered for scoring")
+                        "three answers); used by --exclude-kind and remembered for scoring (as user "
+                        "data, kept when the cache is cleared)")
     add_model_flags(c, rank=False)
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write caches")
     add_common_flags(c, "print a JSON summary on stdout")
@@ -137,9 +143,12 @@ def add_curate_parser(subparsers) -> argparse.ArgumentParser:
 
 def cmd_curate(args) -> int:
     from autofoley.models.clip import load_clip
-    from autofoley.training.curate import DEFAULT_EXCLUDE_CATEGORIES, DEFAULT_EXCLUDE_KINDS, curate
+    from autofoley.training.curate import (
+        DEFAULT_EXCLUDE_CATEGORIES,
+        DEFAULT_EXCLUDE_KINDS,
+        curate,
+    )
     from autofoley.training.llm import LlmClient
-    from autofoley.progress import NullReporter, RichReporter
 
     exclude_kinds = _names(args.exclude_kind) if args.exclude_kind else list(DEFAULT_EXCLUDE_KINDS)
     exclude_categories = (_names(args.exclude_category) if args.exclude_category
@@ -148,11 +157,9 @@ def cmd_curate(args) -> int:
     if args.sentences == "llm" or args.classify_kinds:
         client = LlmClient(url=args.llm_url, model=args.llm_model, key_env=args.llm_key_env,
                            timeout=args.llm_timeout, retries=args.llm_retries,
-                           workers=max(1, args.llm_workers),
+                           workers=args.llm_workers,
                            use_cache=not args.no_cache)
-    show = not args.quiet and sys.stderr.isatty()
-    reporter = RichReporter() if show else NullReporter()
-    with reporter if show else contextlib.nullcontext():
+    with progress(args) as reporter:
         with reporter.stage("load model"):
             clip = load_clip(args.clip_model, args.clip_pretrained, args.device)
         result = curate(args.library, args.stock, args.out, clip, n=args.n, k=args.k,
@@ -169,7 +176,7 @@ def cmd_curate(args) -> int:
         summary["llm"] = {"calls": client.calls, "cache_hits": client.cache_hits,
                           "fallbacks": client.failures}
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print_json(summary)
     else:
         print(format_counts(result.counts, result.out), file=sys.stderr)
     return 0

@@ -14,9 +14,18 @@ from pathlib import Path
 from autofoley.library.keys import DEFAULT_HYBRID_WEIGHT, RANK_MODES
 from autofoley.library.scan import DEFAULT_TEMPLATE
 from autofoley.models.registry import DEFAULT_CLIP_MODEL
-from autofoley.options import (DEFAULT_AMBIENCE_GAIN_DB, DEFAULT_BATCH_SIZE, DEFAULT_LAYOUT,
-                               DEFAULT_STEP, FRAME_FITS)
-from autofoley.placement.scenes import DEFAULT_GRADUAL_WINDOW, DEFAULT_MIN_SCENE_LEN, DEFAULT_THRESHOLD
+from autofoley.options import (
+    DEFAULT_AMBIENCE_GAIN_DB,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LAYOUT,
+    DEFAULT_STEP,
+    FRAME_FITS,
+)
+from autofoley.placement.scenes import (
+    DEFAULT_GRADUAL_WINDOW,
+    DEFAULT_MIN_SCENE_LEN,
+    DEFAULT_THRESHOLD,
+)
 from autofoley.placement.sync import SyncParams
 
 # --------------------------------------------------------------------------- types
@@ -88,10 +97,16 @@ def export_formats(text: str) -> tuple[str, ...]:
 
 def add_common_flags(p: argparse.ArgumentParser,
                      json_help: str = "print a JSON summary on stdout") -> None:
-    """--json, --quiet and --verbose, which every command takes."""
+    """--json, --quiet, --verbose, --config and --print-config, which every
+    command takes."""
     p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     p.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="TOML file of flag defaults, over ~/.config/autofoley/config.toml and "
+                        "the nearest autofoley.toml (flags still win)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print every setting, its value and where it came from, then stop")
 
 
 def add_library_flags(p: argparse.ArgumentParser, positional: bool = False,
@@ -101,7 +116,9 @@ def add_library_flags(p: argparse.ArgumentParser, positional: bool = False,
     if positional:
         p.add_argument("library", type=Path, help="folder of sound effects")
     else:
-        p.add_argument("--library", "-l", type=Path, required=True, help="folder of sound effects")
+        # Not required by argparse: a config file may give it (check_required).
+        p.add_argument("--library", "-l", type=Path, default=None,
+                       help="folder of sound effects (required, here or in a config file)")
     p.add_argument("--library-csv", type=Path, default=None,
                    help="CSV sidecar of tags (default: library.csv or metadata.csv in the library)")
     if out:
@@ -140,6 +157,9 @@ def add_model_flags(p: argparse.ArgumentParser, rank: bool = True) -> None:
     g.add_argument("--text-template", default=DEFAULT_TEMPLATE,
                    help="sentence template for zero-shot text ranking (default: %(default)r)")
     g.add_argument("--no-cache", action="store_true", help="neither read nor write caches")
+    g.add_argument("--index", type=Path, default=None, metavar="FOLDER",
+                   help="folder of the persistent audio index, shared by every run that names "
+                        "it (default: one per model and split settings in the autofoley cache)")
 
 
 def add_picture_flags(p: argparse.ArgumentParser) -> None:
@@ -223,7 +243,10 @@ def add_score_flags(p: argparse.ArgumentParser) -> None:
 
 def check_rank_flags(parser: argparse.ArgumentParser, args) -> None:
     """Flags that only mean something with another flag: a usage error (exit
-    2) rather than a silently ignored value."""
+    2) rather than a silently ignored value. Also the library, which a config
+    file may give instead of the command line."""
+    if hasattr(args, "library") and args.library is None:
+        parser.error("--library is required (on the command line or in a config file)")
     if getattr(args, "hybrid_weight", None) is not None and args.rank not in ("hybrid", "auto"):
         parser.error(f"--hybrid-weight applies to --rank hybrid, not --rank {args.rank}")
 
@@ -243,7 +266,7 @@ def options_from_args(args):
         text_template=args.text_template, rank=args.rank, audio_model=args.audio_model,
         hybrid_weight=(args.hybrid_weight if args.hybrid_weight is not None
                        else DEFAULT_HYBRID_WEIGHT),
-        split=not args.no_split,
+        split=not args.no_split, index_dir=str(args.index) if args.index else None,
         ambience=not getattr(args, "no_ambience", False),
         ambience_gain_db=getattr(args, "ambience_gain", DEFAULT_AMBIENCE_GAIN_DB),
         render=not getattr(args, "no_render", False), stems=getattr(args, "stems", False),

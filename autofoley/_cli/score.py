@@ -1,33 +1,42 @@
-"""``autofoley score``, ``evaluate``, ``tune`` and ``models``."""
+"""``autofoley score``, ``evaluate`` and ``tune``."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
-from autofoley._cli.display import format_metrics, progress
-from autofoley._cli.flags import (add_common_flags, add_library_flags, add_model_flags,
-                                  add_picture_flags, add_score_flags, add_sync_flags,
-                                  check_rank_flags, options_from_args)
+from autofoley._cli.display import format_metrics, print_json, progress
+from autofoley._cli.flags import (
+    add_common_flags,
+    add_library_flags,
+    add_model_flags,
+    add_picture_flags,
+    add_score_flags,
+    add_sync_flags,
+    check_rank_flags,
+    options_from_args,
+)
 
 log = logging.getLogger("autofoley")
 
 
 def add_parsers(sub) -> None:
     s = sub.add_parser("score", help="score a film: timeline, events, mix, scored film")
-    s.add_argument("film", type=Path, help="video file")
+    s.add_argument("film", type=Path, nargs="+", help="video file(s); the model loads once")
     add_library_flags(s)
-    s.add_argument("--name", default=None, help="output file stem (default: the film's stem)")
+    s.add_argument("--name", default=None,
+                   help="output file stem, with one film (default: the film's stem)")
     add_score_flags(s)
     add_common_flags(s)
     s.set_defaults(handler=cmd_score, check=check_rank_flags)
 
     e = sub.add_parser("evaluate", help="compare a written timeline with ground truth")
-    e.add_argument("timeline", type=Path, help="the .otio written by 'autofoley score'")
-    e.add_argument("--truth", type=Path, required=True, help="the film's ground-truth JSON")
+    e.add_argument("timeline", type=Path, nargs="+",
+                   help="the .otio written by 'autofoley score', several, or folders of them "
+                        "(a batch's output folder)")
+    e.add_argument("--truth", type=Path, required=True,
+                   help="the film's ground-truth JSON, or a folder of <film stem>.json")
     e.add_argument("--library-truth", type=Path, required=True,
                    help="JSON mapping library files to sound classes")
     add_common_flags(e)
@@ -51,47 +60,77 @@ def add_parsers(sub) -> None:
     add_common_flags(t)
     t.set_defaults(handler=cmd_tune, check=check_rank_flags)
 
-    m = sub.add_parser("models", help="list the CLIP and audio models autofoley can use")
-    add_common_flags(m)
-    m.set_defaults(handler=cmd_models)
-
 
 def cmd_score(args) -> int:
+    from autofoley.errors import AutofoleyError, UsageError
     from autofoley.media.probe import check_readable
     from autofoley.models.clip import load_clip
     from autofoley.pipeline import Scorer, preflight
 
+    if args.name and len(args.film) > 1:
+        raise UsageError("--name names one film's outputs; several films keep their own names")
     options = options_from_args(args)
     # Checked before loading a model, so the user hears about a typo at once.
-    check_readable(args.film)
+    for film in args.film:
+        check_readable(film)
     preflight(options)
+    summaries, failed = [], []
     with progress(args) as reporter:
         with reporter.stage("load model"):
             encoder = load_clip(args.clip_model, args.clip_pretrained, args.device)
         scorer = Scorer(options=options, encoder=encoder)
-        result = scorer.score(args.film, args.library, args.out, args.library_csv, reporter,
-                              args.name)
-    for path, reason in result.skipped_sounds:
-        log.warning("skipped %s: %s", path, reason)
-    summary = result.summary()
+        for film in args.film:
+            try:
+                result = scorer.score(film, args.library, args.out, args.library_csv, reporter,
+                                      args.name)
+            except AutofoleyError as exc:
+                if len(args.film) == 1:
+                    raise
+                # One bad film of several costs that film; the rest are scored.
+                log.error("%s", exc)
+                failed.append((film, exc))
+                continue
+            summaries.append(result.summary())
+            if len(summaries) == 1:
+                for path, reason in result.skipped_sounds:
+                    log.warning("skipped %s: %s", path, reason)
     if args.json:
-        print(json.dumps(summary, indent=2, allow_nan=False))
+        print_json(summaries[0] if len(args.film) == 1 else
+                   {"films": summaries,
+                    "failed": [{"film": str(f), "error": str(e)} for f, e in failed]})
     else:
-        print(f"{summary['sfx_placed']} SFX and {summary['ambience_beds']} ambience beds over "
-              f"{summary['scenes']} scenes; wrote:", file=sys.stderr)
-        for path in summary["outputs"].values():
-            print(f"  {path}", file=sys.stderr)
-    return 0
+        for summary in summaries:
+            print(f"{Path(summary['film']).name}: {summary['sfx_placed']} SFX and "
+                  f"{summary['ambience_beds']} ambience beds over {summary['scenes']} scenes; "
+                  "wrote:", file=sys.stderr)
+            for path in summary["outputs"].values():
+                print(f"  {path}", file=sys.stderr)
+    return failed[0][1].exit_code if failed else 0
 
 
 def cmd_evaluate(args) -> int:
-    from autofoley.evaluation.evaluate import evaluate_timeline
+    from autofoley.errors import UsageError
+    from autofoley.evaluation.evaluate import evaluate_timeline, pooled
 
-    m = evaluate_timeline(args.timeline, args.truth, args.library_truth)
+    timelines = []
+    for path in args.timeline:
+        timelines += sorted(path.rglob("*.otio")) if path.is_dir() else [path]
+    if not timelines:
+        raise UsageError("no .otio timelines found", args.timeline[0], "pass 'score' outputs")
+    if args.truth.is_file() and len(timelines) > 1:
+        raise UsageError("several timelines need --truth FOLDER of <film stem>.json", args.truth)
+    rows = {}
+    for timeline in timelines:
+        truth = args.truth / f"{timeline.stem}.json" if args.truth.is_dir() else args.truth
+        rows[timeline.stem if timeline.stem not in rows else str(timeline)] = \
+            evaluate_timeline(timeline, truth, args.library_truth)
+    if len(rows) > 1:
+        rows[f"all ({len(rows)} films)"] = pooled(list(rows.values()))
     if args.json:
-        print(json.dumps(m.to_dict(), indent=2))
+        print_json(next(iter(rows.values())).to_dict() if len(rows) == 1 else
+                   {name: m.to_dict() for name, m in rows.items()})
         return 0
-    print(format_metrics({args.timeline.stem: m}))
+    print(format_metrics(rows))
     return 0
 
 
@@ -120,30 +159,10 @@ def cmd_tune(args) -> int:
         save_sync(model_defaults_path(encoder.spec.name, scorer.options.rank,
                                       scorer.options.audio_model), result.best, **meta)
     if args.json:
-        print(json.dumps({**result.to_dict(), "written": str(args.out)}, indent=2))
+        print_json({**result.to_dict(), "written": str(args.out)})
     else:
         print(f"loss {result.start_loss:.4f} -> {result.best_loss:.4f} over {result.points} "
               f"settings; wrote {args.out}", file=sys.stderr)
         print(format_metrics(result.best_metrics))
     return 0
 
-
-def cmd_models(args) -> int:
-    import open_clip
-
-    from autofoley.models.registry import registry
-
-    shipped = registry()
-    rows = [{"name": k, "kind": "clip", "source": "autofoley",
-             "description": v.get("description", "")} for k, v in shipped.get("clip", {}).items()]
-    rows += [{"name": k, "kind": "audio", "source": "autofoley", "clip_model": v.get("clip_model"),
-              "description": v.get("description", "")} for k, v in shipped.get("audio", {}).items()]
-    rows += [{"name": m, "kind": "clip", "source": "open_clip",
-              "pretrained": open_clip.list_pretrained_tags_by_model(m)} for m in open_clip.list_models()]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for r in rows:
-            extra = r.get("description") or ", ".join(r.get("pretrained", [])) or "-"
-            print(f"{r['name']:<40} {r['kind']:<6} {r['source']:<10} {extra}")
-    return 0

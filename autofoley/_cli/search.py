@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autofoley._cli.flags import (add_common_flags, add_library_flags, add_model_flags, check_rank_flags,
-                                  count, non_negative)
+from autofoley._cli.display import print_json, progress
+from autofoley._cli.flags import (
+    add_common_flags,
+    add_library_flags,
+    add_model_flags,
+    check_rank_flags,
+    count,
+    non_negative,
+)
 from autofoley.errors import UsageError
+from autofoley.library.keys import choose_rank
 
 log = logging.getLogger("autofoley")
 
@@ -34,9 +40,6 @@ def _add_index_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("index")
     g.add_argument("--audio-batch-size", type=count, default=16,
                    help="sounds per audio encoder batch (default: %(default)s)")
-    g.add_argument("--index", type=Path, default=None, metavar="FOLDER",
-                   help="folder of the persistent audio index, shared by every run that names "
-                        "it (default: one per model and split settings in the autofoley cache)")
     add_common_flags(p, "print the result as JSON on stdout")
 
 
@@ -89,63 +92,49 @@ class _Built:
     model: str
 
 
-def _reporter(args):
-    from autofoley.progress import NullReporter, RichReporter
-
-    show = not args.quiet and sys.stderr.isatty()
-    return (RichReporter(), True) if show else (NullReporter(), False)
-
-
-def _load_clip(args, reporter):
+def _load_models(args, reporter, mode: str, audio_name: str | None, need_clip: bool):
+    """(CLIP encoder or None, audio encoder or None) for ``mode``."""
     from autofoley.models.clip import load_clip
 
-    with reporter.stage("load model"):
-        return load_clip(args.clip_model, args.clip_pretrained, args.device)
+    clip = audio = None
+    if need_clip:
+        with reporter.stage("load model"):
+            clip = load_clip(args.clip_model, args.clip_pretrained, args.device)
+    if audio_name:
+        from autofoley.models.audio import load_audio_encoder, load_audio_for
+
+        with reporter.stage("load audio model"):
+            audio = (load_audio_for(audio_name, clip, args.device) if clip is not None
+                     else load_audio_encoder(audio_name, args.device))
+    return clip, audio
 
 
-def _rank(args) -> tuple[str, str | None]:
-    """(mode, audio model name or None) of ``--rank`` / ``--audio-model``."""
-    from autofoley.library.keys import choose_rank
-
-    return choose_rank(args.rank, args.clip_model, args.audio_model)
-
-
-def _load_audio(args, name: str, reporter, clip=None):
-    # Imported here: the audio encoder is optional and heavy.
-    from autofoley.models import audio as audio_encoder
-
-    with reporter.stage("load audio model"):
-        audio = audio_encoder.load_audio_encoder(name, args.device)
-    if clip is not None:
-        audio_encoder.check_compatible(audio, clip.identity, clip.embed_dim)
-    return audio
-
-
-def _build(args, root: Path, reporter, mode: str, clip=None, audio=None) -> _Built:
-    """Scan ``root`` and bring its index up to date, per ``args``."""
-    from autofoley.library.scan import scan_library
-    from autofoley.library.keys import build_library_index
+def _build(args, reporter, mode: str, clip=None, audio=None) -> _Built:
+    """Bring the index of ``args.library`` up to date, per ``args``."""
+    from autofoley.library.keys import index_library
     from autofoley.library.takes import SplitParams
 
-    use_cache = not args.no_cache
-    with reporter.stage("scan library") as update:
-        scan = scan_library(root, args.library_csv, use_cache, progress=update)
-    built = build_library_index(
-        scan, mode, clip, audio, template=args.text_template, use_cache=use_cache,
-        split=None if args.no_split else SplitParams(), store_dir=args.index,
-        hybrid_weight=args.hybrid_weight, batch_size=args.audio_batch_size, reporter=reporter)
+    built = index_library(
+        args.library, args.library_csv, mode, clip, audio, template=args.text_template,
+        use_cache=not args.no_cache, split=None if args.no_split else SplitParams(),
+        store_dir=args.index, hybrid_weight=_hybrid_weight(args),
+        batch_size=args.audio_batch_size, reporter=reporter)
     model = " + ".join(m.identity for m in (clip if mode != "audio" else None, audio) if m)
-    return _Built(built.index, len(scan.entries), built.embedded, built.scan.skipped,
+    return _Built(built.index, len(built.files.entries), built.embedded, built.scan.skipped,
                   built.folder, model)
 
 
+def _hybrid_weight(args) -> float:
+    from autofoley.library.keys import DEFAULT_HYBRID_WEIGHT
+
+    return DEFAULT_HYBRID_WEIGHT if args.hybrid_weight is None else args.hybrid_weight
+
+
 def cmd_index(args) -> int:
-    mode, audio_name = _rank(args)
-    reporter, show = _reporter(args)
-    with reporter if show else contextlib.nullcontext():
-        clip = _load_clip(args, reporter) if mode != "audio" else None
-        audio = _load_audio(args, audio_name, reporter, clip) if audio_name else None
-        built = _build(args, args.library, reporter, mode, clip, audio)
+    mode, audio_name = choose_rank(args.rank, args.clip_model, args.audio_model)
+    with progress(args) as reporter:
+        clip, audio = _load_models(args, reporter, mode, audio_name, need_clip=mode != "audio")
+        built = _build(args, reporter, mode, clip, audio)
     summary = {
         "library": str(Path(args.library).expanduser().resolve()),
         "rank": mode, "model": built.model,
@@ -154,7 +143,7 @@ def cmd_index(args) -> int:
         "skipped": [{"file": str(p), "reason": r} for p, r in built.skipped],
     }
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print_json(summary)
         return 0
     print(f"{summary['files']} files, {summary['segments']} segments ({summary['new']} newly "
           f"embedded), {len(built.skipped)} skipped" +
@@ -165,9 +154,9 @@ def cmd_index(args) -> int:
 
 
 def cmd_search(args) -> int:
+    from autofoley.library.search import image_query, search, text_query, video_query
     from autofoley.media.frames import FITS
     from autofoley.media.probe import check_readable
-    from autofoley.library.search import image_query, search, text_query, video_query
 
     if args.video is not None and args.at is None:
         raise UsageError("--video needs --at SECONDS", args.video, "e.g. --video film.mp4 --at 12.3")
@@ -178,12 +167,10 @@ def cmd_search(args) -> int:
         check_readable(args.image, "image")
     if args.video is not None:
         check_readable(args.video, "film")
-    mode, audio_name = _rank(args)
-    reporter, show = _reporter(args)
-    with reporter if show else contextlib.nullcontext():
-        clip = _load_clip(args, reporter)
-        audio = _load_audio(args, audio_name, reporter, clip) if audio_name else None
-        built = _build(args, args.library, reporter, mode, clip, audio)
+    mode, audio_name = choose_rank(args.rank, args.clip_model, args.audio_model)
+    with progress(args) as reporter:
+        clip, audio = _load_models(args, reporter, mode, audio_name, need_clip=True)
+        built = _build(args, reporter, mode, clip, audio)
         fit = args.frame_fit or (clip.spec.defaults or {}).get("frame_fit") or "crop"
         fit = fit if fit in FITS else "crop"
         with reporter.stage("query"):
@@ -197,8 +184,8 @@ def cmd_search(args) -> int:
     if built.skipped:
         log.info("%d library files skipped (see 'autofoley index' for why)", len(built.skipped))
     if args.json:
-        print(json.dumps({"query": _query_text(args), "rank": mode, "model": built.model,
-                          "hits": [h.to_json() for h in hits]}, indent=2))
+        print_json({"query": _query_text(args), "rank": mode, "model": built.model,
+                    "hits": [h.to_json() for h in hits]})
         return 0
     print(format_hits(hits, Path(args.library).expanduser().resolve()))
     return 0

@@ -1,5 +1,5 @@
 """``autofoley train`` and ``autofoley eval``: parse arguments, show progress,
-call ``train.train`` / ``train.evaluate`` / ``ablation.run_ablation``.
+call ``train.train`` / ``retrieval.evaluate`` / ``ablation.run_ablation``.
 
 ``add_train_parser(subparsers)`` / ``add_eval_parser(subparsers)`` add the
 commands to the ``autofoley`` parser; ``cmd_train(args)`` / ``cmd_eval(args)``
@@ -10,13 +10,19 @@ with ``--json``); progress and notes to stderr.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import sys
 from pathlib import Path
 
-from autofoley._cli.flags import add_common_flags, count, non_negative_int, number, positive
+from autofoley._cli.display import print_json, progress, shows_progress
+from autofoley._cli.flags import (
+    add_common_flags,
+    count,
+    non_negative,
+    non_negative_int,
+    number,
+    positive,
+)
 from autofoley.errors import UsageError
 
 log = logging.getLogger("autofoley")
@@ -33,7 +39,7 @@ def _ns(text: str) -> tuple:
 
 def add_train_flags(p: argparse.ArgumentParser, with_model: bool = True) -> None:
     """The training settings, shared by ``train`` and ``eval --ablation``."""
-    from autofoley.training.train import MATCH_MODES, SELECT_METRICS, TrainConfig
+    from autofoley.training.config import MATCH_MODES, SELECT_METRICS, TrainConfig
 
     d = TrainConfig()
     g = p.add_argument_group("training")
@@ -53,7 +59,7 @@ def add_train_flags(p: argparse.ArgumentParser, with_model: bool = True) -> None
     g.add_argument("--head-lr", type=positive, default=None,
                    help="projection and temperature learning rate (default: 10 x --lr when "
                         "fine-tuning, --lr from scratch)")
-    g.add_argument("--weight-decay", type=float, default=d.weight_decay,
+    g.add_argument("--weight-decay", type=non_negative, default=d.weight_decay,
                    help="AdamW weight decay (default: %(default)s)")
     g.add_argument("--temperature", type=positive, default=d.temperature_init,
                    help="initial softmax temperature, learnt from there (default: %(default)s)")
@@ -80,16 +86,18 @@ def add_train_flags(p: argparse.ArgumentParser, with_model: bool = True) -> None
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
 
 
-def train_kwargs_from_args(args) -> dict:
-    """The ``train.train`` keyword arguments of a command line."""
-    return {"from_scratch": args.from_scratch, "epochs": args.epochs,
-            "batch_size": args.batch_size, "lr": args.lr, "head_lr": args.head_lr,
-            "weight_decay": args.weight_decay, "temperature_init": args.temperature,
-            "freeze_backbone": args.freeze_backbone, "match": args.match,
-            "nearest_warmup_epochs": args.nearest_warmup, "multiframe": args.multiframe,
-            "augment_topk": not args.no_augment, "crop_seconds": args.crop_seconds,
-            "patience": args.patience, "select": args.select, "seed": args.seed,
-            "device": args.device}
+def config_from_args(args):
+    """The ``TrainConfig`` of a ``train`` or ``eval --ablation`` command line."""
+    from autofoley.training.config import TrainConfig
+
+    return TrainConfig(
+        audio_model=args.audio_model or TrainConfig.audio_model, from_scratch=args.from_scratch,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
+        weight_decay=args.weight_decay, temperature_init=args.temperature,
+        freeze_backbone=args.freeze_backbone, match=args.match,
+        nearest_warmup_epochs=args.nearest_warmup, multiframe=args.multiframe,
+        augment_topk=not args.no_augment, crop_seconds=args.crop_seconds,
+        patience=args.patience, select=args.select, seed=args.seed)
 
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
@@ -180,19 +188,17 @@ class _EpochPrinter:
             log.info("%s", line)
 
 
-@contextlib.contextmanager
 def _display(args):
-    """(reporter, epoch printer) for a command: rich on a terminal."""
-    from autofoley.progress import NullReporter, RichReporter
-
-    if args.quiet or not sys.stderr.isatty():
-        yield NullReporter(), _EpochPrinter()
-        return
+    """(progress context, epoch printer): the epoch lines go to the progress
+    bars' console, so that they print above the bars instead of through them."""
+    if not shows_progress(args):
+        return progress(args), _EpochPrinter()
     from rich.console import Console
 
+    from autofoley.progress import RichReporter
+
     console = Console(stderr=True)
-    with RichReporter(console) as reporter:
-        yield reporter, _EpochPrinter(console)
+    return progress(args, RichReporter(console)), _EpochPrinter(console)
 
 
 # --------------------------------------------------------------------------- commands
@@ -200,14 +206,15 @@ def _display(args):
 def cmd_train(args) -> int:
     from autofoley.training.train import train
 
-    with _display(args) as (reporter, printer):
-        result = train(args.pairs, args.out, audio_model=args.audio_model, resume=args.resume,
+    shown, printer = _display(args)
+    with shown as reporter:
+        result = train(args.pairs, args.out, config_from_args(args), resume=args.resume,
                        overwrite=args.overwrite, progress=printer, reporter=reporter,
-                       **train_kwargs_from_args(args))
+                       device=args.device)
     for path, reason in result.skipped:
         log.warning("skipped %s: %s", path, reason)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
         return 0
     best = "-" if result.best_metric is None else f"{result.best_metric:.3f}"
     print(f"best epoch {result.best_epoch} of {result.epochs_run} (val {args.select} {best})"
@@ -220,17 +227,20 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     if args.ablation:
         return _cmd_ablation(args)
-    from autofoley.training.train import evaluate, format_eval
+    from autofoley.training.retrieval import evaluate, format_eval
 
     if args.pairs is None or args.audio_model is None:
         raise UsageError("eval needs a pairs folder and --audio-model", None,
-                             "e.g. autofoley eval PAIRS --audio-model OUT/model.safetensors, "
-                             "or --ablation --library DIR --stock DIR --work DIR")
+                         "e.g. autofoley eval PAIRS --audio-model OUT/model.safetensors, "
+                         "or --ablation --library DIR --stock DIR --work DIR")
     text = False if args.no_text else args.text_clip
-    with _display(args) as (reporter, _):
+    with progress(args) as reporter:
         result = evaluate(args.pairs, args.audio_model, split=args.split, text_clip=text,
                           device=args.device, untrained=not args.no_untrained, reporter=reporter)
-    print(json.dumps(result, indent=2) if args.json else format_eval(result))
+    if args.json:
+        print_json(result)
+    else:
+        print(format_eval(result))
     return 0
 
 
@@ -240,21 +250,21 @@ def _cmd_ablation(args) -> int:
     missing = [f for f in ("library", "stock", "work") if getattr(args, f) is None]
     if missing:
         raise UsageError(f"--ablation needs {', '.join('--' + m for m in missing)}", None,
-                             "e.g. autofoley eval --ablation --library DIR --stock DIR --work DIR")
+                         "e.g. autofoley eval --ablation --library DIR --stock DIR --work DIR")
     from autofoley.models.registry import DEFAULT_CLIP_MODEL
 
-    kwargs = train_kwargs_from_args(args)
-    kwargs["audio_model"] = args.audio_model or "audio-tiny-cnn14"
-    with _display(args) as (reporter, printer):
+    config = config_from_args(args)
+    shown, printer = _display(args)
+    with shown as reporter:
         from autofoley.models.clip import load_clip
 
         clip = load_clip(args.clip_model or DEFAULT_CLIP_MODEL, args.clip_pretrained, args.device)
         rows = run_ablation(args.library, args.stock, args.work, clip, ns=args.ns,
-                            train_kwargs=kwargs, curate_kwargs={"k": args.k},
+                            config=config, device=args.device, curate_kwargs={"k": args.k},
                             split=args.split, text=not args.no_text, reporter=reporter,
                             progress=printer)
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        print_json([r.to_dict() for r in rows])
     else:
         print(format_ablation(rows))
     return 0

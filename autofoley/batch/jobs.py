@@ -10,7 +10,7 @@ Each film found under the batch folder is one row, in one of four states::
     failed  --sync--> pending          (the same, or --retry-failed)
 
 Only the batch driver writes the database, and only while it holds the output
-folder's exclusive lock (``BatchLock``, an ``flock`` the kernel releases when
+folder's exclusive lock (``BatchLock``, an OS file lock that is released when
 its holder dies, however it dies). That is the staleness rule: a driver that
 has just taken the lock knows that every ``running`` row it finds was claimed
 by a batch that no longer runs, so ``reclaim_stale`` puts them back to
@@ -20,11 +20,12 @@ row for people and tools that read the database during a run.
 A film is the same film while its size and mtime are unchanged; when they
 differ its content digest decides, so a copy or a ``touch`` costs no new
 score. The library and the settings are compared by digests computed by the
-caller (``autofoley.batch.run``); they are opaque strings here.
+caller (``autofoley.batch.keys``); they are opaque strings here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -34,12 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
-from autofoley.atomic import sqlite_transaction
+from autofoley.atomic import sqlite_transaction, write_text
 from autofoley.cache import file_digest
 from autofoley.errors import OutputError
 
 DB_NAME = ".autofoley-batch.sqlite"
 LOCK_NAME = ".autofoley-batch.lock"
+HOLDER_NAME = ".autofoley-batch.holder"  # who holds LOCK_NAME, for the refusal message
 WORKERS_LOCK_NAME = ".autofoley-batch.workers.lock"
 SCHEMA_VERSION = 1
 
@@ -359,45 +361,53 @@ def owner_id(run: str) -> str:
 class BatchLock:
     """The output folder's exclusive lock, held for a whole batch run.
 
-    An ``flock`` on ``OUT/.autofoley-batch.lock``: a second batch on the same
-    folder is refused at once, and the kernel releases the lock when its
+    A ``filelock.FileLock`` on ``OUT/.autofoley-batch.lock``: ``flock`` on
+    POSIX, ``msvcrt.locking`` on Windows. A second batch on the same folder
+    is refused at once, and the operating system drops the lock when its
     holder exits or is killed, so a crash never leaves the folder locked.
-    The holder writes its pid, host and start time into the file so the
-    refusal can say who holds it.
+
+    The holder's pid, host and start time go to ``.autofoley-batch.holder``
+    beside it, so the refusal can say who holds the folder: not into the lock
+    file itself, which filelock may truncate or delete as it takes or drops it.
     """
 
     def __init__(self, out_dir: str | Path):
         self.path = Path(out_dir) / LOCK_NAME
-        self._fd: int | None = None
+        self.holder_path = Path(out_dir) / HOLDER_NAME
+        self._lock = None
 
     def acquire(self) -> "BatchLock":
-        import fcntl
+        from filelock import FileLock, Timeout
 
-        fd = _open_lock(self.path)
+        lock = FileLock(str(self.path), timeout=0)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            os.close(fd)
+            lock.acquire()
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
+            holder = _read_holder(self.holder_path)
             raise OutputError(f"another autofoley batch is running on this output folder"
                               f"{' (' + holder + ')' if holder else ''}", self.path.parent,
                               "wait for it to finish, or choose another --out") from None
         except OSError as exc:
-            os.close(fd)
             raise OutputError(f"cannot lock the output folder ({exc.strerror or exc})",
                               self.path.parent, "put --out on a local disk") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
-                      f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
-        self._fd = fd
+        try:
+            write_text(self.holder_path, f"pid {os.getpid()} on {socket.gethostname()} since "
+                                         f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        except (OSError, OutputError):
+            pass  # who holds the lock only makes a refusal friendlier; the lock holds anyway
+        self._lock = lock
+        _HELD.add(self)
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
-            # Closing the descriptor drops the flock; the file stays (removing
-            # it would race with a batch that has just opened it).
-            os.close(self._fd)
-            self._fd = None
+        if self._lock is not None:
+            # The holder note goes first, while the lock still keeps others
+            # from writing theirs.
+            with contextlib.suppress(OSError):
+                self.holder_path.unlink()
+            self._lock.release()
+            self._lock = None
+            _HELD.discard(self)
 
     def __enter__(self):
         return self.acquire()
@@ -405,6 +415,12 @@ class BatchLock:
     def __exit__(self, *exc):
         self.release()
         return False
+
+
+# Locks taken and not yet released. filelock drops a lock when its object is
+# collected; a holder that let go of its BatchLock without release() must
+# still hold the folder until it exits, as an flock on a leaked fd did.
+_HELD: set[BatchLock] = set()
 
 
 def _open_lock(path: Path) -> int:
@@ -415,9 +431,9 @@ def _open_lock(path: Path) -> int:
                           "choose another --out folder or fix its permissions") from None
 
 
-def _read_holder(fd: int) -> str:
+def _read_holder(path: Path) -> str:
     try:
-        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+        return path.read_text(encoding="utf-8", errors="replace").strip()[:200]
     except OSError:
         return ""
 
@@ -429,10 +445,13 @@ def hold_worker_lock(out_dir: str | Path) -> int | None:
     driver starting after a crash takes it exclusively (``wait_for_workers``)
     before it touches anything, so a worker of a killed batch that is still
     finishing a film can never race the new one. None where the file
-    system has no locks (best effort: the drivers' own lock still holds).
+    system has no locks, or the platform has no ``flock`` (Windows: shared
+    locks are POSIX-only; best effort, the drivers' own lock still holds).
     """
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:
+        return None
     try:
         fd = os.open(Path(out_dir) / WORKERS_LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:
@@ -447,8 +466,12 @@ def hold_worker_lock(out_dir: str | Path) -> int | None:
 
 def wait_for_workers(out_dir: str | Path, timeout: float = 120.0) -> None:
     """Wait until no worker of an earlier (killed) batch still holds the
-    folder's worker lock; raise OutputError after ``timeout`` seconds."""
-    import fcntl
+    folder's worker lock; raise OutputError after ``timeout`` seconds.
+    Without ``flock`` (Windows) there is nothing to wait for."""
+    try:
+        import fcntl
+    except ImportError:
+        return
 
     path = Path(out_dir) / WORKERS_LOCK_NAME
     fd = _open_lock(path)

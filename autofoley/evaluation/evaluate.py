@@ -16,6 +16,16 @@ equals an on-screen event's and their intervals have IoU >= 0.3; each truth
 event matches once, so a second sound on one object is a false positive);
 the median onset error of the hits; and the fraction of scenes whose
 ambience is the one of the scene's place.
+
+Detection is the looser figure: a placed SFX counts when its sound class is
+that of an event it overlaps at all (the right sound while its object is on
+screen), and an event is found when some such SFX overlaps it. Every false
+positive of the strict figure gets a cause, to say where placement goes
+wrong: ``wrong sound`` (over an on-screen object that sounds otherwise),
+``second sound`` (another clip on an object already heard), ``misaligned``
+(the right class and object, IoU under 0.3), ``silent object`` (over objects
+that make no sound), ``distractor`` (a sound with no picture at all),
+``nothing on screen``.
 """
 
 from __future__ import annotations
@@ -55,12 +65,25 @@ class Metrics:
     sfx_hits: int
     sfx_placed: int
     sfx_truth: int
-    false_positives: list[dict] = field(default_factory=list)
+    false_positives: list[dict] = field(default_factory=list)  # each with its "cause"
     missed: list[dict] = field(default_factory=list)
+    detection_precision: float = float("nan")
+    detection_recall: float = float("nan")
+    detection_f1: float = float("nan")
+    detection_hits: int = 0  # placed SFX over an on-screen object of their class
+    detection_found: int = 0  # truth events with such an SFX over them
+
+    @property
+    def causes(self) -> dict[str, int]:
+        """How many false positives of each cause."""
+        out: dict[str, int] = {}
+        for fp in self.false_positives:
+            out[fp.get("cause", "?")] = out.get(fp.get("cause", "?"), 0) + 1
+        return out
 
     def to_dict(self) -> dict:
-        return {k: (None if isinstance(v, float) and np.isnan(v) else v)
-                for k, v in asdict(self).items()}
+        return {**{k: (None if isinstance(v, float) and np.isnan(v) else v)
+                   for k, v in asdict(self).items()}, "false_positive_causes": self.causes}
 
 
 class LibraryTruth:
@@ -139,10 +162,69 @@ def evaluate_placements(placed: list[Placed], cuts: list[float], truth: dict,
                   "sound_class": library.lookup(p.file).get("sound_class")}
                  for i, p in enumerate(sfx) if i not in used_p]
     missed = [e for j, e in enumerate(positives) if j not in used_t]
+    events = truth.get("events", [])
+    matched = {j for j in used_p.values()}
+    for fp in false_pos:
+        fp["cause"] = _cause(fp, events, positives, matched, library)
+    # Detection: any overlap with an on-screen object of the sound's class.
+    over = [[j for j, e in enumerate(positives)
+             if library.lookup(p.file).get("sound_class") == e["sound_class"]
+             and min(p.end, float(e["end"])) > max(p.start, float(e["start"]))]
+            for p in sfx]
+    det_hits = sum(1 for js in over if js)
+    found = len({j for js in over for j in js})
+    det_p = det_hits / len(sfx) if sfx else (1.0 if not positives else 0.0)
+    det_r = found / len(positives) if positives else 1.0
     return Metrics(cp, cr, cf, precision, recall, f1(precision, recall),
                    float(np.median(onsets)) if onsets else float("nan"),
                    _ambience_accuracy(placed, truth, library), hits, len(sfx), len(positives),
-                   false_pos, missed)
+                   false_pos, missed, det_p, det_r, f1(det_p, det_r), det_hits, found)
+
+
+def _cause(fp: dict, events: list[dict], positives: list[dict], matched: set[int],
+           library: LibraryTruth) -> str:
+    """Why a placed SFX missed (see the module docstring)."""
+    if library.lookup(fp["file"]).get("kind") == "distractor":
+        return "distractor"
+    under = [e for e in events
+             if min(fp["end"], float(e["end"])) > max(fp["start"], float(e["start"]))]
+    same = [j for j, e in enumerate(positives) if e in under
+            and e["sound_class"] == fp["sound_class"]]
+    if same:
+        return "second sound" if all(j in matched for j in same) else "misaligned"
+    if any(e.get("sound_class") for e in under):
+        return "wrong sound"
+    if under:
+        return "silent object"
+    return "nothing on screen"
+
+
+def pooled(films: list[Metrics]) -> Metrics:
+    """Totals over several films: SFX precision and recall from the pooled
+    counts (a film with many events weighs more), the mean of the cut and
+    ambience figures, the median of the films' onset errors."""
+    hits = sum(m.sfx_hits for m in films)
+    placed = sum(m.sfx_placed for m in films)
+    truth = sum(m.sfx_truth for m in films)
+    precision = hits / placed if placed else (1.0 if not truth else 0.0)
+    recall = hits / truth if truth else 1.0
+
+    def mean(values):
+        values = [v for v in values if v == v]
+        return float(np.mean(values)) if values else float("nan")
+
+    onsets = [m.median_onset_error for m in films if m.median_onset_error == m.median_onset_error]
+    det_hits = sum(m.detection_hits for m in films)
+    found = sum(m.detection_found for m in films)
+    det_p = det_hits / placed if placed else (1.0 if not truth else 0.0)
+    det_r = found / truth if truth else 1.0
+    return Metrics(mean(m.cut_precision for m in films), mean(m.cut_recall for m in films),
+                   mean(m.cut_f1 for m in films), precision, recall, f1(precision, recall),
+                   float(np.median(onsets)) if onsets else float("nan"),
+                   mean(m.ambience_accuracy for m in films), hits, placed, truth,
+                   [fp for m in films for fp in m.false_positives],
+                   [e for m in films for e in m.missed], det_p, det_r, f1(det_p, det_r),
+                   det_hits, found)
 
 
 def _ambience_accuracy(placed: list[Placed], truth: dict, library: LibraryTruth) -> float:

@@ -21,7 +21,12 @@ from typing import Callable
 
 import numpy as np
 
-from autofoley.evaluation.evaluate import LibraryTruth, Metrics, Placed, evaluate_placements
+from autofoley.evaluation.evaluate import (
+    LibraryTruth,
+    Metrics,
+    Placed,
+    evaluate_placements,
+)
 from autofoley.placement.matching import match_film
 from autofoley.placement.sync import SyncParams
 
@@ -80,10 +85,13 @@ def film_loss(m: Metrics) -> float:
 
 
 def evaluate_params(films: list[FilmData], index, library: LibraryTruth,
-                    params: SyncParams) -> tuple[float, dict[str, Metrics]]:
+                    params: SyncParams, ambience: bool = False) -> tuple[float, dict[str, Metrics]]:
+    """Mean loss and per-film metrics of ``params``. Beds change no SFX
+    figure, so the search leaves them out (``ambience``) and only the
+    reported metrics place them."""
     metrics = {}
     for f in films:
-        matches = match_film(f.vectors, f.step, f.scenes, index, params, f.fps, ambience=False)
+        matches = match_film(f.vectors, f.step, f.scenes, index, params, f.fps, ambience=ambience)
         placed = [Placed(str(p.sound.path), p.start, p.synced_end, p.role)
                   for p in matches.placements]
         cuts = [s.start for s in f.scenes[1:]]
@@ -119,6 +127,9 @@ def tune(films: list[FilmData], index, library: LibraryTruth, start: SyncParams 
             best, best_loss, best_metrics = params, loss, metrics
         if progress:
             progress(i, len(points) - 1)
+    # Reported as 'evaluate' reports them: ambience accuracy included.
+    _, best_metrics = evaluate_params(films, index, library, best, ambience=True)
+    _, start_metrics = evaluate_params(films, index, library, start, ambience=True)
     return TuneResult(best, best_loss, start, start_loss, len(points), best_metrics, start_metrics)
 
 

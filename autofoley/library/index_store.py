@@ -40,11 +40,10 @@ import numpy as np
 from autofoley.atomic import atomic_path, ensure_dir, sqlite_transaction
 from autofoley.cache import cache_dir, file_digest, text_digest
 from autofoley.errors import OutputError, skip_reason
-from autofoley.library.scan import LibraryScan, sentence_for
-from autofoley.library.scan import DEFAULT_TEMPLATE
+from autofoley.library.scan import DEFAULT_TEMPLATE, LibraryScan, sentence_for
+from autofoley.library.takes import Load, SplitParams, split_entries
 from autofoley.library.text_index import LibraryIndex
 from autofoley.records import SoundEntry
-from autofoley.library.takes import Load, SplitParams, split_entries
 
 log = logging.getLogger("autofoley")
 

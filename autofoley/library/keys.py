@@ -36,8 +36,8 @@ if TYPE_CHECKING:  # importing them pulls in torch; the CLI reads only the const
     from pathlib import Path
 
     from autofoley.library.scan import LibraryScan
-    from autofoley.library.text_index import LibraryIndex
     from autofoley.library.takes import SplitParams
+    from autofoley.library.text_index import LibraryIndex
 
 RANK_MODES = ("auto", "text", "audio", "hybrid")
 DEFAULT_HYBRID_WEIGHT = 0.5  # weight of audio in hybrid fusion
@@ -101,6 +101,7 @@ class BuiltIndex:
     index: "LibraryIndex"
     embedded: int  # vectors computed now (audio takes, or new sentences); the rest were stored
     folder: "Path | None" = None  # the persistent audio index, when there is one
+    files: "LibraryScan | None" = None  # the scan of whole files (index_library)
 
 
 def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
@@ -149,3 +150,28 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
         return BuiltIndex(scan, text_index, new[0])
     return BuiltIndex(scan, fuse(text_index, audio_index, hybrid_weight),
                       audio_index.embedded + new[0], audio_index.folder)
+
+
+def index_library(root: "Path", csv_path: "Path | str | None", mode: str, clip, audio=None, *,
+                  template: str | None = None, use_cache: bool = True,
+                  split: "SplitParams | None" = None, store_dir: "Path | None" = None,
+                  hybrid_weight: float = DEFAULT_HYBRID_WEIGHT, batch_size: int = 16,
+                  reporter=None) -> BuiltIndex:
+    """Scan the library at ``root`` and make it ready for ranking in ``mode``:
+    the one way from a folder of sounds to their vectors (``score``,
+    ``index`` and ``search`` all come through here)."""
+    from pathlib import Path
+
+    from autofoley.library.scan import scan_library
+    from autofoley.progress import NullReporter
+
+    reporter = reporter or NullReporter()
+    with reporter.stage("scan library") as update:
+        scan = scan_library(Path(root).expanduser(), csv_path, use_cache, progress=update)
+    built = build_library_index(scan, mode, clip, audio, template=template, use_cache=use_cache,
+                                split=split, store_dir=store_dir, hybrid_weight=hybrid_weight,
+                                batch_size=batch_size, reporter=reporter)
+    # The result keeps the scan's files (batch's library key is computed
+    # from them); what the audio encoder could not read joins skipped.
+    built.files = scan
+    return built

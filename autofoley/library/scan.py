@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -29,13 +30,15 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from autofoley.atomic import write_text
-from autofoley.media.audio import AUDIO_EXTENSIONS, audio_info
-from autofoley.library.bext import read_bext_description
 from autofoley.cache import cache_dir, text_digest
 from autofoley.errors import AutofoleyError, InputError, LibraryError, skip_reason
+from autofoley.library.bext import read_bext_description
+from autofoley.library.ucs import UcsName, is_ambience_category, parse_ucs_name
+from autofoley.media.audio import AUDIO_EXTENSIONS, audibility, audio_info
 from autofoley.records import SoundEntry
 from autofoley.walk import walk
-from autofoley.library.ucs import UcsName, is_ambience_category, parse_ucs_name
+
+log = logging.getLogger("autofoley")
 
 SIDECAR_NAMES = ("library.csv", "metadata.csv", "autofoley.csv")
 UNCATEGORIZED = "UNCATEGORIZED"
@@ -44,7 +47,7 @@ _WAV_SUFFIXES = frozenset({".wav", ".wave", ".bwf"})  # the ones that may carry 
 _AUDIO_SUFFIXES = frozenset(AUDIO_EXTENSIONS)
 # CLIP's own zero-shot prompt (Radford et al.); the one default every command uses.
 DEFAULT_TEMPLATE = "a photo of {}."
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: silent and too-quiet files are skipped
 
 Progress = Callable[[int, int], None]
 
@@ -109,9 +112,9 @@ def scan_library(root: str | Path, csv_path: str | Path | None = None, use_cache
 def _with_voted_kinds(scan: LibraryScan, keep: set[Path]) -> LibraryScan:
     """``scan`` with the kinds an LLM voted for its files (unchanged since),
     except those of files in ``keep``."""
-    from autofoley.training.llm import llm_kinds
+    from autofoley.library.kinds import voted_kinds
 
-    votes = llm_kinds(scan)
+    votes = voted_kinds(scan)
     if not votes:
         return scan
     entries = [replace(e, kind=votes[e.path])
@@ -158,6 +161,14 @@ def _facts(path: Path, cached: dict | None) -> dict:
         return {**stamp, "error": skip_reason(exc), "cache": False}
     if info.frames <= 0 or info.sample_rate <= 0:
         return {**stamp, "error": "holds no audio samples"}
+    # The same rule for every ranking path: a file with any sound above the
+    # floor is kept, however short; silent and near-silent files never are.
+    try:
+        quiet = audibility(path)
+    except InputError as exc:
+        return {**stamp, "error": skip_reason(exc)}
+    if quiet:
+        return {**stamp, "error": quiet}
     text = read_bext_description(path) if path.suffix.lower() in _WAV_SUFFIXES else ""
     return {**stamp, "sample_rate": info.sample_rate, "channels": info.channels,
             "frames": info.frames, "text": text}
@@ -277,10 +288,15 @@ def _load_sidecar(root: Path, csv_path: str | Path | None) -> _Sidecar | None:
         if not found:
             return None
         path = found[0]
-    else:
-        path = Path(csv_path).expanduser()
-        if not path.is_file():
-            raise LibraryError("metadata CSV not found", path, "check the path of the CSV sidecar")
+        try:
+            return _Sidecar(path, root, _read_rows(path))
+        except LibraryError as exc:
+            # Found, not asked for: a broken sidecar costs its tags, not the run.
+            log.warning("%s; the library is scanned without it", exc)
+            return None
+    path = Path(csv_path).expanduser()
+    if not path.is_file():
+        raise LibraryError("metadata CSV not found", path, "check the path of the CSV sidecar")
     return _Sidecar(path, root, _read_rows(path))
 
 
@@ -290,10 +306,7 @@ def _read_rows(path: Path) -> list[_Row]:
     except OSError as exc:
         raise LibraryError(f"metadata CSV cannot be read ({exc.strerror})", path,
                            "fix its permissions or remove it") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")  # spreadsheet exports on Windows
+    text = decode_text(raw)
     lines = text.splitlines()
     if not lines:
         return []
@@ -327,6 +340,19 @@ def _read_rows(path: Path) -> list[_Row]:
         description = ", ".join(p for p in (" ".join(cell(desc_col).split()), tags) if p)
         rows.append(_Row(line, name, description, cell(cat_col).upper(), _csv_kind(cell(kind_col))))
     return rows
+
+
+def decode_text(raw: bytes) -> str:
+    """Text of a sidecar whatever wrote it: a byte-order mark is dropped
+    whatever the encoding, then UTF-8, Windows' cp1252 (spreadsheet exports)
+    and latin-1, which decodes anything."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def _column(columns: list[str], names: Iterable[str]) -> int | None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from autofoley.errors import InputError
-from autofoley.media.frames import grab_frame
 from autofoley.library.scan import DEFAULT_TEMPLATE, UNCATEGORIZED, sentence_for
 from autofoley.library.text_index import LibraryIndex
+from autofoley.media.frames import grab_frame
 from autofoley.media.probe import check_readable, probe
 from autofoley.placement.rank import topk
 from autofoley.records import SoundEntry

@@ -25,7 +25,7 @@ from autofoley.records import SoundEntry
 
 # Part of every cache key of split results: bump it when split_by_silence
 # changes what it returns.
-_VERSION = 4
+_VERSION = 5  # 5: a file of only short sounds keeps one take
 
 Load = Callable[..., np.ndarray]  # load_audio(path, sr, offset, duration) -> (channels, samples)
 
@@ -60,9 +60,11 @@ def split_by_silence(samples: np.ndarray, sr: int, params: SplitParams = SplitPa
     inside stays), plus ``padding``, never crossing the middle of a silence.
     Lead-in and tail silence are trimmed whatever their length: a take's
     start is its onset, which is what placement syncs to the picture. Takes
-    shorter than ``min_segment`` are dropped, unless all are that short (a
-    clock's ticks): then one take spans them all. An all-silent signal
-    gives []; one with no long silence gives [(0, length)].
+    shorter than ``min_segment`` are dropped beside longer ones; when all are
+    that short (a single click, a clock's ticks) one take spans them all,
+    however short: a one-shot is the very sound placement syncs to a frame.
+    An all-silent signal gives []; one with no long silence gives
+    [(0, length)].
     """
     x = np.asarray(samples, np.float32).reshape(-1)
     length = len(x) / sr if sr > 0 else 0.0
@@ -97,10 +99,11 @@ def split_by_silence(samples: np.ndarray, sr: int, params: SplitParams = SplitPa
             takes[-1][2] = min(takes[-1][2], a)
             takes[-1][3] = b
     if all((t[3] - t[2]) * hop / sr < params.min_segment for t in takes):
-        # Only clicks (a clock's ticks, a drip): the rhythm is the sound, so
-        # the file stays one take from its first to its last click.
+        # Only clicks (one tick, a clock's ticks, a drip): the rhythm is the
+        # sound, so the file stays one take from its first to its last click.
         takes = [[takes[0][0], takes[-1][1], takes[0][2], takes[-1][3]]]
-    takes = [t for t in takes if (t[3] - t[2]) * hop / sr >= params.min_segment]
+    else:
+        takes = [t for t in takes if (t[3] - t[2]) * hop / sr >= params.min_segment]
     out = []
     for i, (_, _, first, last) in enumerate(takes):
         t0, t1 = first * hop / sr, min(last * hop / sr, length)
@@ -127,9 +130,11 @@ def split_entries(entries: list[SoundEntry], params: SplitParams = SplitParams()
     than ``params.max_file`` stay whole.
 
     A take is ``dataclasses.replace(entry, offset=..., duration=...,
-    file_duration=entry.duration)``. A file that cannot be decoded, or holds
-    only silence, gives no entry; it is appended to ``skipped`` (when given)
-    as (path, one-line reason). ``load`` defaults to ``audio.load_audio``.
+    file_duration=entry.duration)``. A file that cannot be decoded gives no
+    entry; it is appended to ``skipped`` (when given) as (path, one-line
+    reason). Every other file gives at least one take (silent files never
+    get here: the scan skips them, for every ranking path alike).
+    ``load`` defaults to ``audio.load_audio``.
     """
     if load is None:
         from autofoley.media.audio import load_audio as load
@@ -148,12 +153,12 @@ def split_entries(entries: list[SoundEntry], params: SplitParams = SplitParams()
                     segs = None
                 else:
                     mono = data.mean(axis=0) if data.ndim == 2 else data
-                    segs = split_by_silence(mono, params.rate, params)
+                    # A file the scan found audible keeps at least one take:
+                    # a sound wholly above the splitting rate's band (a 5 kHz
+                    # beep decoded at 8 kHz) reads as silence here.
+                    segs = split_by_silence(mono, params.rate, params) or [(0.0, e.duration)]
                     if cache is not None:
                         cache.remember_segments(e.path, segs)
-            if segs is not None and not segs and skipped is not None:
-                skipped.append((e.path, f"only silence (nothing above {params.threshold_db:g} dB "
-                                        "of its peak)"))
             for t0, t1 in segs or ():
                 out.append(dataclasses.replace(e, offset=t0, duration=min(t1, e.duration) - t0,
                                                file_duration=e.duration))

@@ -8,15 +8,17 @@ so after a library grows only the new sentences are embedded again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from autofoley.atomic import atomic_path
 from autofoley.cache import cache_dir, text_digest
-from autofoley.models.clip import ClipEncoder
 from autofoley.library.scan import DEFAULT_TEMPLATE, LibraryScan, sentence_for
 from autofoley.records import SoundEntry
+
+if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
+    from autofoley.models.clip import ClipEncoder
 
 
 

@@ -7,17 +7,23 @@ polyphase (scipy), exact for the usual 44.1/48/96 kHz ratios.
 
 from __future__ import annotations
 
-import subprocess
+import logging
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from autofoley.errors import InputError
-from autofoley.media.probe import tool
+from autofoley.media.probe import PROBE_TIMEOUT_S, capture, tool
+
+log = logging.getLogger("autofoley")
+
+# A file whose loudest sample stays below this holds no sound worth placing
+# (dither, hum of an empty track); every ranking path skips it, saying so.
+AUDIBLE_FLOOR_DBFS = -70.0
 
 AUDIO_EXTENSIONS = (".wav", ".wave", ".bwf", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga",
                     ".opus", ".mp3", ".m4a")
@@ -38,12 +44,56 @@ def audio_info(path: str | Path) -> AudioInfo:
     """Rate, channel count and length of a sound file; InputError if unreadable."""
     path = Path(path)
     try:
-        i = sf.info(str(path))
-        if i.frames > 0:
-            return AudioInfo(int(i.samplerate), int(i.channels), int(i.frames))
+        with _open(path) as f:
+            if f.frames > 0:
+                return AudioInfo(int(f.samplerate), int(f.channels), int(f.frames))
     except (sf.LibsndfileError, RuntimeError, OSError):
         pass
     return _ffprobe_info(path)
+
+
+def _open(path: Path) -> sf.SoundFile:
+    """libsndfile on ``path``; through an open file when the name is not
+    valid in the file system's encoding (libsndfile takes only encodable
+    names, and a library copied from another system may hold such names)."""
+    try:
+        return sf.SoundFile(str(path))
+    except UnicodeEncodeError:
+        return sf.SoundFile(open(path, "rb"))  # noqa: SIM115 - SoundFile closes it
+
+
+def peak_dbfs(path: str | Path, floor_db: float = AUDIBLE_FLOOR_DBFS,
+              block: int = 1 << 16) -> float:
+    """The file's peak level in dBFS, or at least ``floor_db``'s worth: the
+    read stops at the first block that reaches the floor, so an ordinary
+    sound costs one block. ``-inf`` for digital silence. InputError when the
+    file cannot be decoded."""
+    path = Path(path)
+    floor = 10 ** (floor_db / 20)
+    peak = 0.0
+    try:
+        with _open(path) as f:
+            for chunk in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+                finite = chunk[np.isfinite(chunk)]
+                if finite.size:
+                    peak = max(peak, float(np.max(np.abs(finite))))
+                if peak >= floor:
+                    break
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        data = load_audio(path, 8000)
+        peak = float(np.max(np.abs(data))) if data.size else 0.0
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def audibility(path: str | Path, floor_db: float = AUDIBLE_FLOOR_DBFS) -> str | None:
+    """Why the file holds nothing to place ("silent", "too quiet"), or None
+    when it has sound above ``floor_db``."""
+    level = peak_dbfs(path, floor_db)
+    if level == -math.inf:
+        return "silent (every sample is zero)"
+    if level < floor_db:
+        return f"too quiet (peak {level:.0f} dBFS, below the {floor_db:g} dBFS floor)"
+    return None
 
 
 def load_audio(path: str | Path, sr: int = 48000, offset: float = 0.0,
@@ -58,7 +108,16 @@ def load_audio(path: str | Path, sr: int = 48000, offset: float = 0.0,
         data, file_sr = _read_soundfile(path, offset, duration)
     except (sf.LibsndfileError, RuntimeError, OSError):
         data, file_sr = _read_ffmpeg(path, offset, duration)
+    if not np.isfinite(data).all():
+        # Float files can hold NaN or Inf (a crashed render): they would click
+        # at full scale in the mix and defeat its peak normalisation.
+        log.warning("%s: NaN or infinite samples replaced by silence", path)
+        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
     if file_sr != sr and data.shape[1]:
+        from scipy.signal import (
+            resample_poly,  # here: importing scipy.signal takes seconds
+        )
+
         ratio = Fraction(sr, file_sr).limit_denominator(1000)
         data = resample_poly(data, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
     return np.ascontiguousarray(data, dtype=np.float32)
@@ -75,7 +134,7 @@ def to_stereo(data: np.ndarray) -> np.ndarray:
 
 
 def _read_soundfile(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
-    with sf.SoundFile(str(path)) as f:
+    with _open(path) as f:
         rate = f.samplerate
         start = int(round(offset * rate))
         if start:
@@ -88,7 +147,7 @@ def _read_soundfile(path: Path, offset: float, duration: float | None) -> tuple[
 def _ffprobe_info(path: Path) -> AudioInfo:
     args = [tool("ffprobe"), "-v", "error", "-select_streams", "a:0", "-show_entries",
             "stream=sample_rate,channels,duration:format=duration", "-of", "default=nw=1", str(path)]
-    proc = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+    proc = capture(args, PROBE_TIMEOUT_S, path)
     values: dict[str, str] = {}
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
         key, _, value = line.partition("=")
@@ -115,7 +174,9 @@ def _read_ffmpeg(path: Path, offset: float, duration: float | None) -> tuple[np.
     if duration is not None:
         args += ["-t", f"{duration:.6f}"]
     args += ["-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le", "-"]
-    proc = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+    # Decoding runs at hundreds of times real time; allow for slow disks.
+    length = duration if duration is not None else info.frames / max(info.sample_rate, 1)
+    proc = capture(args, 60.0 + length, path)
     if proc.returncode != 0:
         raise InputError("audio could not be decoded", path,
                          "re-export it as WAV or FLAC, or remove it from the library")

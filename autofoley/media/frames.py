@@ -20,7 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from autofoley.errors import InputError
-from autofoley.media.probe import tool
+from autofoley.media.probe import capture, tool
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def grab_frame(path: Path, size: int, fit: str, at: float | None) -> np.ndarray:
         args += ["-ss", f"{at:.6f}"]  # before -i: fast seek, frame-accurate when decoding
     args += ["-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-vf", fit_filter(size, fit),
              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+    proc = capture(args, 120.0, path)
     want = size * size * 3
     if proc.returncode != 0 or len(proc.stdout) < want:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -19,7 +19,7 @@ from autofoley.records import VideoInfo
 
 # Suffixes taken for films when a folder is searched (batch, curate's stock).
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mpg", ".mpeg",
-                    ".mts", ".m2ts", ".ts", ".wmv", ".flv")
+                    ".mts", ".m2ts", ".ts", ".wmv", ".flv", ".3gp", ".ogv")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 _INSTALL_HINT = "install ffmpeg (e.g. 'apt-get install ffmpeg' or 'brew install ffmpeg')"
@@ -34,9 +34,28 @@ def tool(name: str) -> str:
     return found
 
 
-def run_tool(args: list[str], what: str, path: str | Path | None = None) -> subprocess.CompletedProcess:
+# Seconds an ffprobe of one file may take; a healthy probe takes milliseconds,
+# so only a stalled read (a network mount gone away) gets near it.
+PROBE_TIMEOUT_S = 60.0
+
+
+def capture(args: list[str], timeout: float, path: str | Path | None = None
+            ) -> subprocess.CompletedProcess:
+    """Run a tool with stdin closed and its output captured; a ToolError
+    naming the tool and ``path`` when it runs past ``timeout`` seconds (it is
+    killed: nothing an external program does may hang autofoley)."""
+    try:
+        return subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"{Path(args[0]).name} ran past {timeout:.0f} s and was stopped", path,
+                        "check that the file is on a reachable disk and not still being written"
+                        ) from None
+
+
+def run_tool(args: list[str], what: str, path: str | Path | None = None,
+             timeout: float = 600.0) -> subprocess.CompletedProcess:
     """Run ffmpeg/ffprobe quietly; on failure raise with ffmpeg's last line."""
-    proc = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+    proc = capture(args, timeout, path)
     if proc.returncode != 0:
         last = _last_line(proc.stderr)
         raise ToolError(f"{what} failed: {last}", path)
@@ -68,7 +87,7 @@ def probe(path: str | Path) -> VideoInfo:
     path = check_readable(path)
     args = [tool("ffprobe"), "-v", "error", "-print_format", "json",
             "-show_format", "-show_streams", str(path)]
-    proc = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+    proc = capture(args, PROBE_TIMEOUT_S, path)
     if proc.returncode != 0:
         raise InputError(f"not a video ffmpeg can read ({_last_line(proc.stderr)})", path,
                          "pass a video file (mp4, mov, mkv, webm, ...)")

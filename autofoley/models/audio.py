@@ -34,10 +34,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from autofoley.media.audio import audio_info, load_audio
-from autofoley.models.backbones import build_backbone, load_published, published_shapes, read_published
-from autofoley.models.clip import _normalise, pick_device
 from autofoley.errors import ModelError
+from autofoley.media.audio import audio_info, load_audio
+from autofoley.models.backbones import (
+    build_backbone,
+    load_published,
+    published_shapes,
+    read_published,
+)
+from autofoley.models.clip import _normalise, pick_device
 from autofoley.models.registry import AudioSpec, file_sha256, resolve_audio
 
 log = logging.getLogger("autofoley")
@@ -451,3 +456,22 @@ def _load_checkpoint(spec: AudioSpec, config: dict) -> tuple[AudioModel, str]:
         raise ModelError(f"checkpoint does not match its config: {' '.join(lines[:2])[:200]}",
                          path, "re-save it with save_audio_encoder") from None
     return model, sha
+
+
+def load_audio_for(name_or_path: str | AudioSpec, clip, device: str | None = None) -> AudioEncoder:
+    """The audio encoder ``name_or_path``, checked against the loaded CLIP
+    model ``clip`` (``check_for``); on ``clip``'s device unless ``device``
+    says otherwise."""
+    audio = load_audio_encoder(name_or_path, device=device or str(clip.device))
+    check_for(audio, clip)
+    return audio
+
+
+def check_for(audio: AudioEncoder, clip) -> None:
+    """Refuse ``audio`` when it was trained for another image space or size
+    than ``clip``'s; warn when its projection is untrained (it then ranks
+    sounds against frames no better than chance)."""
+    check_compatible(audio, clip.identity, clip.embed_dim)
+    if audio.clip_identity is None:
+        log.warning("audio encoder '%s' has an untrained projection: it ranks sounds against "
+                    "frames no better than chance (train one with 'autofoley train')", audio.name)

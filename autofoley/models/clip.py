@@ -96,6 +96,10 @@ def load_clip(model: str | ClipSpec = "ViT-B-32", pretrained: str | None = None,
     import open_clip
 
     spec = model if isinstance(model, ClipSpec) else resolve_clip(model, pretrained)
+    if spec.config_path is not None:
+        # A spec resolved in another process (a batch worker) arrives without
+        # its config registered in this one.
+        open_clip.add_model_config(spec.config_path)
     dev = pick_device(device)
     if spec.pretrained is None:
         torch.manual_seed(spec.seed)  # random weights, but the same ones every run

@@ -58,6 +58,11 @@ def available_clip_models() -> list[str]:
     return sorted(registry().get("clip", {})) + open_clip.list_models()
 
 
+def available_models() -> dict[str, list[str]]:
+    """What ``clip_model`` and ``audio_model`` accept: {"clip": [...], "audio": [...]}."""
+    return {"clip": available_clip_models(), "audio": available_audio_models()}
+
+
 def resolve_clip(model: str = DEFAULT_CLIP_MODEL, pretrained: str | None = None) -> ClipSpec:
     """Turn ``--clip-model`` / ``--clip-pretrained`` into a ClipSpec.
 

@@ -24,10 +24,10 @@ import numpy as np
 import soundfile as sf
 
 from autofoley.atomic import atomic_path
-from autofoley.media.audio import load_audio, to_stereo
 from autofoley.errors import InputError
-from autofoley.records import Placement
+from autofoley.media.audio import load_audio, to_stereo
 from autofoley.output.timeline import file_in
+from autofoley.records import Placement
 
 STEMS = ("sfx", "ambience")  # stem index = role index
 DEFAULT_FADE = 0.010  # seconds at both ends when a placement sets none: no clicks

@@ -144,10 +144,11 @@ def melt_path() -> str | None:
 
 
 def render_audio(project: str | Path, wav: str | Path, sample_rate: int = 48000,
-                 timeout: float = 600.0) -> Path:
+                 timeout: float = 90.0, attempts: int = 3) -> Path:
     """Render an MLT project's sound to a 16-bit stereo WAV at ``sample_rate`` Hz
-    with melt, headless. Raises ToolError when melt is missing, fails or runs
-    past ``timeout`` seconds."""
+    with melt, headless. Raises ToolError when melt is missing or fails, or
+    when every one of ``attempts`` tries hung past ``timeout`` seconds or
+    left an unreadable file."""
     melt = melt_path()
     if not melt:
         raise ToolError("melt was not found on PATH", remedy=MELT_HINT)
@@ -155,16 +156,19 @@ def render_audio(project: str | Path, wav: str | Path, sample_rate: int = 48000,
     # stay on stderr for the message below.
     args = [melt, "-silent", str(project), "-consumer", f"avformat:{wav}", "acodec=pcm_s16le",
             "vn=1", f"ar={sample_rate}", "ac=2", "real_time=-2"]
-    # Seen in test runs on a loaded machine, rarely: melt exited 0 leaving an
-    # empty WAV (melt exits 0 even when a project fails to load). The render
-    # is deterministic, so trying again is cheap; a third bad file is reported.
-    attempts = 3
+    # Seen on a loaded machine, rarely: melt hung with no output (1 render in
+    # 12), or exited 0 leaving an empty WAV (melt exits 0 even when a project
+    # fails to load). The render is deterministic, so a hung or bad try is
+    # killed and tried again; only the last failure is reported.
+    said = ""
     for attempt in range(1, attempts + 1):
         try:
             proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise ToolError(f"melt ran past {timeout:.0f} s", project) from None
+            said = f"melt ran past {timeout:.0f} s"
+            log.warning("%s rendering %s (try %d of %d)", said, project, attempt, attempts)
+            continue
         if proc.returncode != 0 or not Path(wav).is_file():
             lines = [l for l in proc.stderr.decode("utf-8", "replace").splitlines() if l.strip()]
             raise ToolError(f"melt failed: {lines[-1] if lines else proc.returncode}", project)
@@ -174,8 +178,8 @@ def render_audio(project: str | Path, wav: str | Path, sample_rate: int = 48000,
                           if l.strip())
         log.warning("melt wrote an unreadable %s (try %d of %d)%s", wav, attempt, attempts,
                     f": {said}" if said else "")
-    raise ToolError(f"melt wrote an unreadable WAV{': ' + said if said else ''}", wav,
-                    "run the same command again")
+        said = f"melt wrote an unreadable WAV{': ' + said if said else ''}"
+    raise ToolError(said or "melt failed", project, "run the same command again")
 
 
 def _readable_wav(path: Path) -> bool:

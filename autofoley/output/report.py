@@ -14,7 +14,9 @@ top to bottom on one time axis:
   line, labelled with their sound's name where the label fits: a label never
   overlaps another label or another sound's bar; it is shortened with an
   ellipsis or left out, and a sound named moments before is not named again;
-- the ambience beds, one bar per run of one bed, and a legend of them.
+- the ambience beds, one bar per run of one bed, and a legend of them. Beds
+  take the colours of ``BED_PALETTE`` in the order they are first heard, so
+  the first eight beds of a film never share a colour.
 
 Drawn with Pillow alone (no plotting library to install). The HTML embeds the
 PNG and lists every placed event.
@@ -23,12 +25,10 @@ PNG and lists every placed event.
 from __future__ import annotations
 
 import base64
-import colorsys
 import html
 import io
 import logging
 import math
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -38,10 +38,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from autofoley.atomic import atomic_path, write_text
 from autofoley.errors import ToolError
-from autofoley.placement.matching import SceneSeries
-from autofoley.media.probe import tool
-from autofoley.records import Placement, Scene, SoundEntry, VideoInfo
+from autofoley.media.probe import capture, tool
 from autofoley.output.timeline import short_sound_name
+from autofoley.placement.matching import SceneSeries
+from autofoley.records import Placement, Scene, SoundEntry, VideoInfo
 
 log = logging.getLogger("autofoley")
 
@@ -53,6 +53,11 @@ MAX_LABEL = 300  # px: a longer SFX name is shortened
 REPEAT_GAP = 300  # px: a sound labelled this recently is not labelled again
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#17becf"]
+# ColorBrewer Set2 (qualitative, safe for the common colour blindness): light
+# enough to tell a bed from the saturated SFX colours above, dark enough to
+# show on white. More beds than colours: the palette starts over.
+BED_PALETTE = ["#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494",
+               "#b3b3b3"]
 GREY, LIGHT, INK, PAPER = "#9a9a9a", "#e9e9e9", "#222222", "#ffffff"
 
 # Lane geometry (y ranges in px) and the plot's x range.
@@ -76,6 +81,7 @@ class Report:
     label_bars: list[int] = field(default_factory=list)  # per SFX label: the index of its bar
     sfx_labelled: int = 0
     candidates: list[str] = field(default_factory=list)  # names of the plotted lines
+    bed_colors: dict[str, str] = field(default_factory=dict)  # bed name -> colour, first heard first
 
 
 def thumbnail_times(duration: float, count: int) -> list[float]:
@@ -112,7 +118,7 @@ def film_thumbnails(video: VideoInfo, times: Sequence[float], width: int,
         out = "[v0]"
     args += ["-filter_complex", ";".join(chains), "-map", out, "-frames:v", "1",
              "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    proc = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+    proc = capture(args, 300.0, video.path)
     expected = width * height * 3 * len(times)
     if proc.returncode != 0 or len(proc.stdout) != expected:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -158,9 +164,11 @@ def render_report(video: VideoInfo, scenes: list[Scene], placements: list[Placem
     colors = {(str(entries[c].path), round(entries[c].offset, 3)): color
               for c, color in top.items()}
     _sfx_lane(d, sfx, colors, x_of, fonts, report)
-    beds_by_name = _ambience_lane(d, beds, x_of, fonts, report)
+    report.bed_colors = bed_colors(beds)
+    beds_by_name = _ambience_lane(d, beds, report.bed_colors, x_of, fonts, report)
     _axis(d, duration, x_of, fonts)
-    _legend(d, list(zip(report.candidates, top.values())), beds_by_name, fonts)
+    _legend(d, list(zip(report.candidates, top.values())), beds_by_name, report.bed_colors,
+            fonts)
     return report
 
 
@@ -457,7 +465,15 @@ def _fit(text: str, room: float, font) -> str:
     return ""
 
 
-def _ambience_lane(d, beds, x_of, fonts, report) -> dict[str, float]:
+def bed_colors(beds: Sequence[Placement]) -> dict[str, str]:
+    """{bed name: colour} in the order the beds are first heard."""
+    names: dict[str, None] = {}
+    for p in sorted(beds, key=lambda p: (p.start, p.end)):
+        names.setdefault(short_sound_name(p.sound.path))
+    return {name: BED_PALETTE[i % len(BED_PALETTE)] for i, name in enumerate(names)}
+
+
+def _ambience_lane(d, beds, colors, x_of, fonts, report) -> dict[str, float]:
     """Draw the beds; returns {name: seconds on screen}, longest first."""
     # One bar per run of one bed: its loops and crossfades, and the next
     # scenes' when they use the same sound, are merged.
@@ -473,20 +489,30 @@ def _ambience_lane(d, beds, x_of, fonts, report) -> dict[str, float]:
         x0, x1 = x_of(start), x_of(end)
         name = short_sound_name(path)
         seconds[name] = seconds.get(name, 0.0) + end - start
-        d.rectangle((x0, y0, x1 - 1, y1), fill=_hue(name))
+        d.rectangle((x0, y0, x1 - 1, y1), fill=colors[name])
         text = _fit(name, x1 - x0 - 10, fonts.small)
         if text:
-            d.text((x0 + 5, (y0 + y1) / 2), text, fill=PAPER, font=fonts.small, anchor="lm")
+            d.text((x0 + 5, (y0 + y1) / 2), text, fill=_ink_on(colors[name]), font=fonts.small,
+                   anchor="lm")
             w = fonts.small.getlength(text)
             report.labels.append((int(x0 + 5), y0, int(math.ceil(x0 + 5 + w)), y1))
     return dict(sorted(seconds.items(), key=lambda kv: -kv[1]))
 
 
-def _hue(name: str) -> str:
-    # A stable, muted colour per ambience file.
-    h = sum(ord(c) * (i + 1) for i, c in enumerate(name)) % 360
-    r, g, b = colorsys.hls_to_rgb(h / 360, 0.42, 0.35)
-    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+def _ink_on(color: str) -> str:
+    """INK or PAPER, whichever has the higher WCAG contrast ratio against ``color``."""
+    fill = _luminance(color)
+    ratio = lambda text: (max(fill, text) + 0.05) / (min(fill, text) + 0.05)  # noqa: E731
+    return INK if ratio(_luminance(INK)) >= ratio(_luminance(PAPER)) else PAPER
+
+
+def _luminance(color: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(color[i:i + 2], 16) / 255) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 def _axis(d, duration, x_of, fonts) -> None:
@@ -508,7 +534,8 @@ def _nice_step(raw: float) -> float:
     return 3600.0 * math.ceil(raw / 3600)
 
 
-def _legend(d, items: list[tuple[str, str]], beds: dict[str, float], fonts) -> None:
+def _legend(d, items: list[tuple[str, str]], beds: dict[str, float], colors: dict[str, str],
+            fonts) -> None:
     d.text((LEFT, LEGEND), "similarity: softmax score of the candidate SFX that led the most, "
            "per segment; grey: the best of the others; an SFX bar has its sound's colour",
            fill=INK, font=fonts.small)
@@ -527,7 +554,7 @@ def _legend(d, items: list[tuple[str, str]], beds: dict[str, float], fonts) -> N
     for i, name in enumerate(list(beds)[:6]):
         x = LEFT + (i % 3) * col_w
         yy = y + 24 + (i // 3) * 22
-        d.rectangle((x, yy + 3, x + 24, yy + 13), fill=_hue(name))
+        d.rectangle((x, yy + 3, x + 24, yy + 13), fill=colors[name])
         d.text((x + 32, yy + 8), _fit(name, col_w - 48, fonts.small) or "?", fill=INK,
                font=fonts.small, anchor="lm")
     if len(beds) > 6:

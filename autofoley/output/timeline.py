@@ -41,9 +41,9 @@ import opentimelineio as otio
 
 from autofoley import __version__
 from autofoley.atomic import atomic_path
+from autofoley.library.ucs import parse_ucs_name
 from autofoley.output.layout import Layout, load_layout
 from autofoley.records import Placement, Scene, VideoInfo
-from autofoley.library.ucs import parse_ucs_name
 
 ROLES = ("sfx", "ambience")
 PICTURE_TRACK = "Picture"

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from autofoley.records import Placement, Scene, SoundEntry
 from autofoley.placement.sync import Event
+from autofoley.records import Placement, Scene, SoundEntry
 
 CLICK_FADE = 0.01  # seconds: enough to avoid a click at a hard start/stop
 TRIM_FADE = 0.1  # seconds: fade-out when a sound is cut short of its natural end

@@ -10,15 +10,17 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
 from autofoley.atomic import atomic_path
 from autofoley.cache import cache_dir, file_digest, text_digest
-from autofoley.models.clip import ClipEncoder
 from autofoley.media.frames import FrameBatch, iter_frames, sample_times
 from autofoley.records import VideoInfo
+
+if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
+    from autofoley.models.clip import ClipEncoder
 
 
 @dataclass(frozen=True)

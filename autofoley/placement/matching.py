@@ -14,9 +14,15 @@ import numpy as np
 
 from autofoley.library.text_index import LibraryIndex
 from autofoley.placement.beds import ambience_placements, assign_tracks, sfx_placements
-from autofoley.placement.rank import scene_shortlist, scene_slices, softmax_series, topk, versus_background
-from autofoley.records import Placement, Scene
+from autofoley.placement.rank import (
+    scene_shortlist,
+    scene_slices,
+    softmax_series,
+    topk,
+    versus_background,
+)
 from autofoley.placement.sync import Event, SyncParams, detect_events
+from autofoley.records import Placement, Scene
 
 
 @dataclass(frozen=True)

@@ -15,22 +15,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 from autofoley.atomic import write_json
-from autofoley.cache import text_digest
+from autofoley.cache import text_digest, user_dir
 from autofoley.errors import InputError
 from autofoley.placement.sync import SyncParams
 
 
 def config_root() -> Path:
-    env = os.environ.get("AUTOFOLEY_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "autofoley"
+    """``$AUTOFOLEY_CONFIG``, else the platform's config folder (``cache.user_dir``)."""
+    return user_dir("config", "AUTOFOLEY_CONFIG")
 
 
 def model_defaults_path(model: str, rank: str = "text", audio_model: str | None = None) -> Path:

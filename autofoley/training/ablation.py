@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from autofoley.training.config import TrainConfig
+
 DEFAULT_NS = (1, 2, 5, 10, 100, None)
 
 
@@ -66,28 +68,31 @@ def _label(n: int | None) -> str:
 
 
 def run_ablation(library: str | Path, stock: str | Path, work_dir: str | Path, clip,
-                 ns: Sequence[int | None] = DEFAULT_NS, train_kwargs: dict | None = None, *,
-                 curate_kwargs: dict | None = None, eval_n: int | None = 1, split: str = "test",
-                 text: bool = True, reporter=None,
+                 ns: Sequence[int | None] = DEFAULT_NS, config: TrainConfig | None = None, *,
+                 device: str = "auto", curate_kwargs: dict | None = None,
+                 eval_n: int | None = 1, split: str = "test", text: bool = True, reporter=None,
                  progress: Callable | None = None) -> list[AblationRow]:
     """Curate + train + evaluate per pairing limit in ``ns``.
 
     ``clip``: the ClipEncoder curation embeds with (and the text row uses).
-    ``train_kwargs`` go to ``train.train`` (audio_model, epochs, ...),
-    ``curate_kwargs`` to ``curate.curate`` (k, frames_per_video, ...).
+    ``config``: the training settings of every run (default TrainConfig()),
+    ``device`` where they train and evaluate; ``curate_kwargs`` go to
+    ``curate.curate`` (k, frames_per_video, ...).
     Returns one row per N, then reference rows for the untrained encoder and
     (with ``text``) zero-shot CLIP text ranking on the same test set.
     ``work_dir`` gets ``pairs-n<N>/`` and ``train-n<N>/`` per N.
     """
     import time
 
-    from autofoley.training.curate import curate
     from autofoley.progress import NullReporter
-    from autofoley.training.train import evaluate, load_pairs_checked, train
+    from autofoley.training.curate import curate
+    from autofoley.training.data import load_pairs_checked
+    from autofoley.training.retrieval import evaluate
+    from autofoley.training.train import train
 
     reporter = reporter or NullReporter()
     work = Path(work_dir)
-    train_kwargs = dict(train_kwargs or {})
+    config = config or TrainConfig()
     curate_kwargs = dict(curate_kwargs or {})
     audio_cache: dict = {}  # decoded sounds, shared by the runs: the library is the same
     eval_root = work / f"pairs-n{_label(eval_n)}"
@@ -102,13 +107,13 @@ def run_ablation(library: str | Path, stock: str | Path, work_dir: str | Path, c
         if n not in todo:
             continue  # curated only for its test split
         out = work / f"train-n{_label(n)}"
-        result = train(pairs_root, out, resume=(out / "state.json").exists(),
-                       progress=progress, reporter=reporter, audio_cache=audio_cache,
-                       **train_kwargs)
+        result = train(pairs_root, out, config, resume=(out / "state.json").exists(),
+                       progress=progress, reporter=reporter, device=device,
+                       audio_cache=audio_cache)
         # The reference rows (untrained encoder, CLIP text) once, with the first N.
         ev = evaluate(eval_root, str(result.model_path), split=split,
                       text_clip=clip if text and first is None else False,
-                      untrained=first is None, device=train_kwargs.get("device", "auto"),
+                      untrained=first is None, device=device,
                       reporter=reporter)
         if first is None:
             first = ev
@@ -117,7 +122,7 @@ def run_ablation(library: str | Path, stock: str | Path, work_dir: str | Path, c
         m = ev["rows"]["audio"]
         rows.append(AblationRow(n, len(train_pairs), len({p.frame_ids[0] for p in train_pairs}),
                                 m["mr"], m["r10"], m["cat_r10"], m["cat_p10"], result.best_metric
-                                if train_kwargs.get("select", "cat_p10") == "cat_p10" else None,
+                                if config.select == "cat_p10" else None,
                                 str(result.model_path), time.perf_counter() - t0))
     if first is not None:
         for name in ("untrained", "text"):

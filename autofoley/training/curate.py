@@ -25,57 +25,45 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from autofoley.atomic import atomic_path
-from autofoley.cache import cache_dir, file_digest, text_digest
-from autofoley.models.clip import ClipEncoder
-from autofoley.placement.embed import embed_film
-from autofoley.errors import InputError, LibraryError, skip_reason
-from autofoley.library.scan import scan_library, sentence_for
+from autofoley.errors import LibraryError
 from autofoley.library.index_store import split_scan
+from autofoley.library.scan import DEFAULT_TEMPLATE, scan_library, sentence_for
+from autofoley.library.takes import SplitParams
 from autofoley.library.text_index import embed_sentences
-from autofoley.training.llm import LlmClient, classify_kinds, llm_sentences, save_llm_kinds
-from autofoley.media.probe import probe
-from autofoley.training.pairs import SPLITS, Pair, write_pairs
 from autofoley.progress import NullReporter
 from autofoley.records import SoundEntry
-from autofoley.library.takes import SplitParams
+from autofoley.training.llm import (
+    LlmClient,
+    classify_kinds,
+    llm_sentences,
+    save_llm_kinds,
+)
+from autofoley.training.pairs import SPLITS, Pair, write_pairs
+from autofoley.training.splits import (
+    DEFAULT_SPLITS,
+    normalise_splits,
+    relative_key,
+    split_of,
+)
+from autofoley.training.stock import FIT, check_stock, stock_frames
+
+if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
+    from autofoley.models.clip import ClipEncoder
 
 log = logging.getLogger("autofoley")
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mpg",
-                              ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".3gp", ".ogv"})
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 SENTENCE_MODES = ("template", "llm")
-TEMPLATE = "a photo of {}."
 # Human sounds and music are out of scope (paper, section 2.1). Music is a
 # kind only the LLM classification gives; speech is a UCS category. MUSICAL
 # stays: it holds instruments hit as objects (drums, bells), visible events.
 DEFAULT_EXCLUDE_KINDS = ("music",)
 DEFAULT_EXCLUDE_CATEGORIES = ("VOICES", "HUMAN")
-DEFAULT_SPLITS = (0.8, 0.1, 0.1)
-FIT = "crop"  # CLIP's own preprocessing, as for films (frames.fit_filter)
-
-
-@dataclass(frozen=True)
-class StockFrames:
-    """Sampled frames of a stock folder. Row i of ``vectors`` is the frame at
-    ``time[i]`` seconds of ``video[i]`` (relative to the stock folder)."""
-
-    vectors: np.ndarray  # (F, D) float32, L2-normalised
-    video: list[str]
-    time: np.ndarray  # (F,) seconds
-    split: list[str]
-    videos: int  # media files that gave frames (stills included)
-    stills: int
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,7 +104,7 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
     every 1/``fps`` seconds. ``sentences``: "template" (offline) or "llm"
     (needs ``llm``; ``specificity`` picks the prompt analogies).
     ``classify``: ask ``llm`` for each sound's kind (SFX / ambience / music,
-    majority of three), store it for scoring (``llm.llm_kinds``) and use it
+    majority of three), store it for scoring (library/kinds.py) and use it
     for ``exclude_kinds``. ``exclude_categories``: category names (UCS or
     CSV), case-insensitive. ``splits``: train/val/test fractions.
     ``split_takes``: cut multi-take files into one SFX per take.
@@ -135,7 +123,7 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
         raise ValueError("sentences='llm' and classify=True need an LlmClient")
     fractions = normalise_splits(splits)
     reporter = reporter or NullReporter()
-    stock = _check_stock(stock)
+    stock = check_stock(stock)
     out = Path(out).expanduser()
     skipped: list[tuple[Path, str]] = []
 
@@ -163,7 +151,7 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
     fallbacks = 0
     with reporter.stage("sentences") as update:
         def template(e: SoundEntry) -> str:
-            return sentence_for(e, TEMPLATE)
+            return sentence_for(e, DEFAULT_TEMPLATE)
         if sentences == "llm":
             texts, fallbacks = llm_sentences(entries, llm, template, specificity, progress=update)
             if fallbacks:
@@ -179,7 +167,8 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
                           seed=seed, use_cache=use_cache, batch_size=batch_size, reporter=reporter)
     skipped += frames.skipped
 
-    audio_split = [split_of("audio", _rel(e.path, scan.root), fractions, seed) for e in entries]
+    audio_split = [split_of("audio", relative_key(e.path, scan.root), fractions, seed)
+                   for e in entries]
     pairs: list[Pair] = []
     counts: dict = {name: {} for name in ("sfx", "pairs", "unmatched", "videos", "frames_per_split")}
     with reporter.stage("match", len(SPLITS)) as update:
@@ -220,7 +209,7 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
         "counts": counts, "library": str(scan.root), "stock": str(stock),
         "specificity": specificity if sentences == "llm" else None,
         "llm": llm.identity if llm is not None and (sentences == "llm" or classify) else None,
-        "kinds": kinds_source, "split_takes": split_takes, "fit": FIT, "template": TEMPLATE,
+        "kinds": kinds_source, "split_takes": split_takes, "fit": FIT, "template": DEFAULT_TEMPLATE,
         "exclude_kinds": sorted(exclude_kinds), "exclude_categories": sorted(c.upper() for c in exclude_categories),
     }
     with reporter.stage("write pairs"):
@@ -229,36 +218,6 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
         manifest["counts"].update({"frames": len(frames.vectors), "pairs_total": len(pairs)})
     return CurateResult(out.resolve(), manifest, pairs, skipped, dict(reporter.timings)
                         if hasattr(reporter, "timings") else {})
-
-
-# --------------------------------------------------------------------------- splits
-
-def normalise_splits(splits: Sequence[float]) -> tuple[float, float, float]:
-    """(train, val, test) fractions summing to 1."""
-    values = tuple(float(s) for s in splits)
-    if len(values) != 3 or any(v < 0 for v in values) or sum(values) <= 0:
-        raise ValueError("splits must be three non-negative fractions (train, val, test), e.g. 0.8,0.1,0.1")
-    total = sum(values)
-    return tuple(v / total for v in values)  # type: ignore[return-value]
-
-
-def split_of(domain: str, key: str, fractions: Sequence[float], seed: int = 0) -> str:
-    """The split of one audio file or video: a seeded hash of its relative
-    path, so it never changes when other files come or go."""
-    u = int(text_digest(str(seed), domain, key)[:15], 16) / 16 ** 15
-    edge = 0.0
-    for name, fraction in zip(SPLITS, fractions):
-        edge += fraction
-        if u < edge:
-            return name
-    return next(name for name, f in zip(reversed(SPLITS), reversed(fractions)) if f > 0)
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return Path(path).relative_to(root).as_posix()
-    except ValueError:
-        return Path(path).as_posix()
 
 
 # --------------------------------------------------------------------------- sounds
@@ -277,192 +236,6 @@ def filter_entries(entries: Sequence[SoundEntry], exclude_kinds: Sequence[str] =
         else:
             kept.append(e)
     return kept, {"kind": by_kind, "category": by_cat}
-
-
-# --------------------------------------------------------------------------- stock frames
-
-def find_stock(stock: Path) -> tuple[list[Path], list[Path]]:
-    """Videos and stills under ``stock`` (recursive, hidden files skipped), sorted."""
-    videos, stills = [], []
-    for folder, dirs, files in os.walk(stock, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.startswith("."):
-                continue
-            suffix = Path(name).suffix.lower()
-            if suffix in VIDEO_EXTENSIONS:
-                videos.append(Path(folder) / name)
-            elif suffix in IMAGE_EXTENSIONS:
-                stills.append(Path(folder) / name)
-    return sorted(videos), sorted(stills)
-
-
-def _check_stock(stock: str | Path) -> Path:
-    path = Path(stock).expanduser()
-    if not path.is_dir():
-        raise InputError("stock folder not found" if not path.exists() else "stock is a file, not a folder",
-                         path, "point --stock at a folder of videos and stills")
-    return path.resolve()
-
-
-def stock_frames(stock: str | Path, clip: ClipEncoder, *, frames_per_video: int | None = 10,
-                 fps: float = 1.0, splits: Sequence[float] = DEFAULT_SPLITS, seed: int = 0,
-                 use_cache: bool = True, batch_size: int = 64, workers: int = 2,
-                 reporter=None) -> StockFrames:
-    """Embed up to ``frames_per_video`` random frames (seeded) of each video,
-    sampled one every 1/``fps`` s, and each still as one frame.
-
-    A file that cannot be decoded is skipped with its reason; InputError when
-    nothing usable is left. ``workers``: videos decoded and embedded at once.
-    """
-    stock = _check_stock(stock)
-    reporter = reporter or NullReporter()
-    fractions = normalise_splits(splits)
-    videos, stills = find_stock(stock)
-    memo_key = None
-    if use_cache:
-        # The N ablation calls curate several times in one process: the same
-        # stock, unchanged, is not probed and hashed again.
-        try:
-            stamps = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in videos + stills)
-        except OSError:
-            stamps = None
-        if stamps is not None:
-            memo_key = (str(stock), clip.identity, clip.image_size, fps, frames_per_video, seed,
-                        fractions, stamps)
-            if memo_key in _FRAMES_MEMO:
-                return _FRAMES_MEMO[memo_key]
-    vectors, names, times, skipped = [], [], [], []
-
-    def embed(path: Path):
-        try:
-            return embed_film(probe(path), clip, step=1.0 / fps, batch_size=batch_size,
-                              use_cache=use_cache, fit=FIT)
-        except InputError as exc:
-            return exc
-
-    with reporter.stage("stock videos", len(videos)) as update:
-        # Stock clips are short: per file, starting ffprobe and ffmpeg costs
-        # more than decoding. Two files in flight hide most of it (the
-        # encoder releases the GIL); results are used in file order.
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(videos) or 1))) as pool:
-            for done, (path, emb) in enumerate(zip(videos, pool.map(embed, videos)), 1):
-                if isinstance(emb, InputError):
-                    skipped.append((path, skip_reason(emb)))
-                    log.warning("skipped %s: %s", path, skip_reason(emb))
-                    continue
-                rel = _rel(path, stock)
-                keep = _pick_frames(len(emb), frames_per_video, seed, rel)
-                vectors.append(emb.vectors[keep])
-                times.extend(float(t) for t in emb.times[keep])
-                names.extend([rel] * len(keep))
-                update(done, len(videos))
-    n_videos = len(set(names))
-    with reporter.stage("stock stills", len(stills)) as update:
-        still_vectors, still_skipped = _embed_stills(stills, clip, batch_size, use_cache, update)
-    for path, vector in zip(stills, still_vectors):
-        if vector is not None:
-            vectors.append(vector[None])
-            times.append(0.0)
-            names.append(_rel(path, stock))
-    for path, reason in still_skipped:
-        skipped.append((path, reason))
-        log.warning("skipped %s: %s", path, reason)
-    if not names:
-        raise InputError("no usable video or still in the stock folder", stock,
-                         "add videos (mp4, mov, mkv, ...) or stills (png, jpg)")
-    matrix = np.concatenate(vectors).astype(np.float32)
-    split = [split_of("video", v, fractions, seed) for v in names]
-    n_stills = sum(v is not None for v in still_vectors)
-    result = StockFrames(matrix, names, np.array(times, np.float64), split, n_videos + n_stills, n_stills,
-                         skipped)
-    if memo_key is not None:
-        while len(_FRAMES_MEMO) >= _FRAMES_MEMO_SIZE:
-            _FRAMES_MEMO.pop(next(iter(_FRAMES_MEMO)))
-        _FRAMES_MEMO[memo_key] = result
-    return result
-
-
-_FRAMES_MEMO: dict[tuple, StockFrames] = {}
-_FRAMES_MEMO_SIZE = 2
-
-
-def _pick_frames(total: int, keep: int | None, seed: int, rel: str) -> np.ndarray:
-    """Up to ``keep`` random frame indices of a video, ascending; seeded by the
-    video's path, so adding footage never changes another video's frames."""
-    if keep is None or total <= keep:
-        return np.arange(total)
-    rng = np.random.default_rng([seed, int(text_digest(rel)[:15], 16)])
-    return np.sort(rng.choice(total, keep, replace=False))
-
-
-
-def fit_image(image, size: int, fit: str = FIT) -> np.ndarray:
-    """A PIL image as uint8 (size, size, 3), scaled and cropped (or padded) as
-    ``frames.fit_filter`` does for video frames."""
-    from PIL import Image
-
-    image = image.convert("RGB")
-    w, h = image.size
-    scale = size / min(w, h) if fit == "crop" else size / max(w, h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    image = image.resize((nw, nh), Image.Resampling.BICUBIC)
-    if fit == "crop":
-        left, top = (nw - size) // 2, (nh - size) // 2
-        return np.asarray(image.crop((left, top, left + size, top + size)), np.uint8)
-    canvas = Image.new("RGB", (size, size))
-    canvas.paste(image, ((size - nw) // 2, (size - nh) // 2))
-    return np.asarray(canvas, np.uint8)
-
-
-def _embed_stills(paths: Sequence[Path], clip: ClipEncoder, batch_size: int, use_cache: bool,
-                  progress) -> tuple[list[np.ndarray | None], list[tuple[Path, str]]]:
-    """One vector per still (None when unreadable), cached by content like film frames."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    out: list[np.ndarray | None] = [None] * len(paths)
-    skipped: list[tuple[Path, str]] = []
-    todo: list[tuple[int, np.ndarray, Path | None]] = []
-
-    def flush():
-        if todo:
-            vectors = clip.encode_images(np.stack([px for _, px, _ in todo]))
-            for (i, _, cache_path), v in zip(todo, vectors):
-                out[i] = v
-                if cache_path is not None:
-                    with atomic_path(cache_path) as tmp:
-                        with open(tmp, "wb") as f:
-                            np.save(f, v.astype(np.float16))
-            todo.clear()
-
-    for i, path in enumerate(paths):
-        cache_path = None
-        try:
-            if use_cache:
-                key = text_digest(file_digest(path), clip.identity, "still", str(clip.image_size), FIT)
-                cache_path = cache_dir("frames") / f"{key}.npy"
-                if cache_path.exists():
-                    try:
-                        out[i] = np.load(cache_path).astype(np.float32)
-                        continue
-                    except (OSError, ValueError):
-                        pass
-            with Image.open(path) as image:
-                pixels = fit_image(ImageOps.exif_transpose(image), clip.image_size)
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else \
-                f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
-            skipped.append((path, reason))
-            continue
-        todo.append((i, pixels, cache_path))
-        if len(todo) >= batch_size:
-            flush()
-        if progress:
-            progress(i + 1, len(paths))
-    flush()
-    if progress:
-        progress(len(paths), len(paths))
-    return out, skipped
 
 
 # --------------------------------------------------------------------------- matching

@@ -16,6 +16,8 @@ model, messages, temperature, sample): a rerun, or a run resumed after a
 kill, makes no call for what is already answered. Failures are not cached,
 so a rerun retries them. The API key is read from an environment variable,
 sent only as ``Authorization: Bearer`` and never logged, cached or written.
+The kinds voted from those answers are not cache but the user's data
+(``save_llm_kinds``, library/kinds.py): later scans apply them.
 
 Seeds: Wilkins et al. (tags -> sentence with prompt analogies, specificity
 set by the examples), Sound design co-pilot (SFX / ambience / music by a
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from autofoley.atomic import write_json
-from autofoley.cache import cache_dir, file_digest, text_digest
+from autofoley.cache import cache_dir, text_digest
 from autofoley.errors import AutofoleyError
 from autofoley.records import SoundEntry
 
@@ -50,7 +52,6 @@ DEFAULT_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 SPECIFICITIES = ("low", "medium", "high")
-KINDS = ("sfx", "ambience", "music")
 VOTES = 3  # answers per classification (seed 002: three LLM instances)
 VOTE_TEMPERATURE = 0.7  # > 0: the three answers must be able to differ
 
@@ -398,90 +399,13 @@ def classify_kinds(entries: Sequence[SoundEntry], client: LlmClient,
     return {e.key: vote(answers[(e.description, e.category)], e.kind) for e in entries}
 
 
-# The classification store: where scoring finds the LLM's kinds. One JSON per
-# library root; each file's record carries its content digest, so a file
-# replaced under the same name loses its stale kind.
-_STORE_VERSION = 1
-
-
-def _store_path(root: Path) -> Path:
-    return cache_dir("llm-kinds") / f"{text_digest(str(Path(root).resolve()))}.json"
-
-
 def save_llm_kinds(root: str | Path, entries: Sequence[SoundEntry], kinds: dict[str, str]) -> Path:
-    """Remember ``kinds`` ({entry.key: kind}) for the files of library ``root``.
+    """Remember ``classify_kinds``' votes ({entry.key: kind}) for the files of
+    library ``root`` as user data, where every later scan of ``root`` finds
+    them (library/kinds.py). Returns the store's path."""
+    from autofoley.library.kinds import save_votes
 
-    A file's kind is the one of its first entry (takes of a file share their
-    tags, so their votes agree). Records of other files are kept. Returns the
-    store's path.
-    """
-    root = Path(root).resolve()
-    path = _store_path(root)
-    files = _load_store(path, root)
-    done: set[str] = set()
-    for e in entries:
-        kind = kinds.get(e.key)
-        rel = _relative(e.path, root)
-        if kind not in KINDS or rel is None or rel in done:
-            continue
-        try:
-            st = e.path.stat()
-            digest = file_digest(e.path)
-        except OSError:
-            continue
-        files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "digest": digest, "kind": kind}
-        done.add(rel)
-    write_json(path, {"version": _STORE_VERSION, "root": str(root), "files": files})
-    return path
-
-
-def llm_kinds(scan) -> dict[Path, str]:
-    """{file path: kind} stored for the files of ``scan`` (a LibraryScan) whose
-    content is unchanged since they were classified; files not classified
-    (or changed) are absent, so scoring falls back to the library's kind.
-
-    A file whose size and mtime match its record is trusted without reading
-    it; otherwise its digest is computed and compared.
-    """
-    root = Path(scan.root).resolve()
-    files = _load_store(_store_path(root), root)
-    out: dict[Path, str] = {}
-    for path in sorted({e.path for e in scan.entries}):
-        rel = _relative(path, root)
-        rec = files.get(rel) if rel is not None else None
-        if rec is None:
-            continue
-        try:
-            st = path.stat()
-            same = st.st_size == rec["size"] and st.st_mtime_ns == rec["mtime_ns"]
-            if not same and st.st_size == rec["size"]:
-                same = file_digest(path) == rec["digest"]
-        except OSError:
-            continue
-        if same:
-            out[path] = rec["kind"]
-    return out
-
-
-def _relative(path: Path, root: Path) -> str | None:
-    try:
-        return Path(path).resolve().relative_to(root).as_posix()
-    except ValueError:
-        return None
-
-
-def _load_store(path: Path, root: Path) -> dict[str, dict]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    if not (isinstance(data, dict) and data.get("version") == _STORE_VERSION
-            and data.get("root") == str(root) and isinstance(data.get("files"), dict)):
-        return {}
-    return {k: v for k, v in data["files"].items()
-            if isinstance(v, dict) and v.get("kind") in KINDS and isinstance(v.get("size"), int)
-            and isinstance(v.get("mtime_ns"), int) and isinstance(v.get("digest"), str)}
+    return save_votes(root, entries, kinds)
 
 
 # --------------------------------------------------------------------------- audio-centric text

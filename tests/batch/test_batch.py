@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from synth import make_library
 
-from autofoley.batch.run import find_films, publish, run_batch
 from autofoley._cli.batch import add_batch_parser, cmd_batch
+from autofoley.batch import find_films, run_batch
 from autofoley.batch.jobs import DB_NAME, wait_for_workers
+from autofoley.batch.workers import publish_film
 from autofoley.pipeline import ScoreOptions
 from autofoley.placement.sync import SyncParams
-from synth import make_library
 
 TINY = ["--clip-model", "autofoley-tiny", "--quiet"]
 OUTPUT_SUFFIXES = (".otio", ".events.json", ".mix.wav", ".scored.mp4")
@@ -119,7 +120,7 @@ def batch(argv: list[str]) -> int:
 
 
 def batch_process(folder: Path, lib: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "autofoley._cli.batch", str(folder),
+    return subprocess.Popen([sys.executable, "-m", "autofoley", "batch", str(folder),
                              "--library", str(lib), "--out", str(out), *TINY, *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -384,7 +385,7 @@ def test_publish_replaces_a_set_whole_and_drops_outputs_no_longer_written(tmp_pa
         outputs[key] = new / name
     old = {"scored": "day1/A001/A001.scored.mov", "events": "day1/A001/A001.events.json",
            "timeline": "day1/A001/A001.otio", "stems": "day1/A001/A001.stems"}
-    final = publish(outputs, dest, out, old)
+    final = publish_film(outputs, dest, out, old)
     assert final == {"scored": "day1/A001/A001.scored.mp4", "events": "day1/A001/A001.events.json",
                      "timeline": "day1/A001/A001.otio"}
     assert sorted(p.name for p in dest.iterdir()) == [
@@ -411,10 +412,10 @@ def test_errors_before_any_film_is_claimed(media, tmp_path, capsys):
 
 
 def test_without_ray_installed_the_error_says_how_to_get_it(media, tmp_path, monkeypatch, capsys):
-    from autofoley._cli.batch import main
+    from autofoley._cli.main import main
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    code = main([str(media["footage"]), "--library", str(media["lib"]), "--out",
+    code = main(["batch", str(media["footage"]), "--library", str(media["lib"]), "--out",
                  str(tmp_path / "out"), "--ray", "auto", *TINY])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 7 and not (tmp_path / "out").exists()

@@ -13,9 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from autofoley.batch.jobs import (
+    DB_NAME,
+    BatchLock,
+    FilmFile,
+    JobStore,
+    hold_worker_lock,
+    owner_id,
+    wait_for_workers,
+)
 from autofoley.errors import OutputError
-from autofoley.batch.jobs import (DB_NAME, BatchLock, FilmFile, JobStore, hold_worker_lock, owner_id,
-                            wait_for_workers)
 
 
 def _film(root: Path, rel: str, data: bytes = b"film") -> FilmFile:
@@ -253,3 +260,45 @@ def test_a_new_batch_waits_for_workers_of_a_killed_one(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     wait_for_workers(tmp_path, timeout=5)
+
+
+_WITHOUT_FCNTL = textwrap.dedent("""
+    import sys, warnings
+    sys.modules["fcntl"] = None  # import fcntl -> ImportError, as on Windows
+    warnings.simplefilter("ignore")  # filelock: "only soft file lock is available" here
+    from autofoley.batch.jobs import BatchLock, hold_worker_lock, wait_for_workers
+    from autofoley.errors import OutputError
+    folder = sys.argv[1]
+    with BatchLock(folder):
+        try:
+            BatchLock(folder).acquire()
+        except OutputError as exc:
+            print("refused:", exc)
+    print("worker lock:", hold_worker_lock(folder))
+    wait_for_workers(folder, timeout=0.1)
+    with BatchLock(folder):
+        print("taken again")
+""")
+
+
+def test_the_batch_lock_needs_no_posix_flock(tmp_path):
+    """Windows has no fcntl: the batch still locks its folder (filelock) and
+    the worker locks step aside instead of failing."""
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT_FCNTL, str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("refused:") and "another autofoley batch is running" in lines[0]
+    assert "(pid " in lines[0]
+    assert lines[1:] == ["worker lock: None", "taken again"]
+
+
+def test_the_holder_note_goes_with_the_lock(tmp_path):
+    with BatchLock(tmp_path) as lock:
+        assert lock.holder_path.read_text().startswith(f"pid {os.getpid()} on ")
+    assert not lock.holder_path.exists()
+    # A note a killed holder left behind names nobody once the lock is free.
+    lock.holder_path.write_text("pid 1 on elsewhere since 2020-01-01 00:00:00\n")
+    with BatchLock(tmp_path):
+        with pytest.raises(OutputError, match=f"pid {os.getpid()} on"):
+            BatchLock(tmp_path).acquire()

@@ -7,12 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autofoley.evaluation.evaluate import LibraryTruth, Placed, evaluate_placements, iou, match_cuts
+from autofoley.evaluation.evaluate import (
+    LibraryTruth,
+    Placed,
+    evaluate_placements,
+    iou,
+    match_cuts,
+)
+from autofoley.evaluation.tune import FilmData, film_loss, tune
 from autofoley.library.text_index import LibraryIndex
-from autofoley.records import Scene, SoundEntry
 from autofoley.placement.settings import model_defaults_path, resolve_sync, save_sync
 from autofoley.placement.sync import SyncParams
-from autofoley.evaluation.tune import FilmData, film_loss, tune
+from autofoley.records import Scene, SoundEntry
 
 LIB = LibraryTruth({
     "Animals/dog1.wav": {"sound_class": "dog", "kind": "sfx"},
@@ -134,3 +140,34 @@ def test_settings_per_ranking(tmp_path, monkeypatch):
     assert resolve_sync("m", shipped, rank="audio", audio_model="run/model.safetensors").threshold == 0.45
     assert resolve_sync("m", shipped).threshold == 0.3  # text ranking: untouched
     assert resolve_sync("m", shipped, rank="audio", audio_model="other").threshold == SyncParams().threshold
+
+
+def test_detection_and_false_positive_causes_hand_computed():
+    placed = [
+        Placed("/lib/Animals/dog1.wav", 1.2, 3.0, "sfx"),  # hit
+        Placed("/lib/Animals/dog1.wav", 1.5, 2.5, "sfx"),  # second sound on the dog
+        Placed("/lib/Bells/bell1.wav", 7.5, 9.5, "sfx"),  # right bell, IoU < 0.3: misaligned
+        Placed("/lib/Dist/thunder.wav", 11.0, 14.0, "sfx"),  # a sound with no picture
+        Placed("/lib/Bells/bell1.wav", 1.0, 2.0, "sfx"),  # a bell over the dog: wrong sound
+        Placed("/lib/Animals/dog1.wav", 11.5, 12.5, "sfx"),  # over the silent rock
+        Placed("/lib/Animals/dog1.wav", 4.0, 4.5, "sfx"),  # nothing on screen
+    ]
+    m = evaluate_placements(placed, [5.0, 10.0], TRUTH, LIB)
+    assert m.causes == {"second sound": 1, "misaligned": 1, "distractor": 1, "wrong sound": 1,
+                        "silent object": 1, "nothing on screen": 1}
+    # Detection: the two dog clips over the dog and the late bell over the bell.
+    assert (m.detection_hits, m.detection_found) == (3, 2)
+    assert m.detection_precision == pytest.approx(3 / 7) and m.detection_recall == 1.0
+    assert m.to_dict()["false_positive_causes"]["distractor"] == 1
+
+
+def test_pooled_totals_weigh_films_by_their_events():
+    from autofoley.evaluation.evaluate import pooled
+
+    one = evaluate_placements([Placed("/lib/Animals/dog1.wav", 1.0, 3.0, "sfx")], [5.0, 10.0],
+                              TRUTH, LIB)  # 1 hit of 2 events
+    two = evaluate_placements([], [5.0, 10.0], TRUTH, LIB)  # 0 of 2
+    total = pooled([one, two])
+    assert (total.sfx_hits, total.sfx_placed, total.sfx_truth) == (1, 1, 4)
+    assert total.sfx_precision == 1.0 and total.sfx_recall == 0.25
+    assert total.detection_recall == 0.25

@@ -2,9 +2,17 @@ import struct
 
 import numpy as np
 import soundfile as sf
+from synth import (
+    bext_payload,
+    fmt_payload,
+    info_payload,
+    pcm16,
+    riff_chunk,
+    wav_bytes,
+    write_bwf,
+)
 
 from autofoley.library.bext import read_bext_description, read_wav_text
-from synth import bext_payload, fmt_payload, info_payload, pcm16, riff_chunk, wav_bytes, write_bwf
 
 SR = 8000
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from autofoley.errors import ModelError
-from autofoley.library.text_index import LibraryIndex
 from autofoley.library.keys import choose_rank, default_audio_model, fuse
+from autofoley.library.text_index import LibraryIndex
 from autofoley.records import SoundEntry
 
 
@@ -197,8 +197,8 @@ def _film(path: Path) -> Path:
 def test_audio_encoder_of_another_size_is_refused_in_one_line(split_library, tmp_path):
     """The pretrained aiSFX backbone under an untrained 512-d projection fits
     no 64-d CLIP: a one-line model error, not a shape error deep in matching."""
-    from autofoley.models.backbones.aisfx import installed_checkpoint
     from autofoley._cli.main import main
+    from autofoley.models.backbones.aisfx import installed_checkpoint
 
     if installed_checkpoint() is None:
         pytest.skip("the aisfx wheel is not installed (pip install --no-deps aisfx)")

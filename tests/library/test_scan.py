@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from synth import make_library, write_bwf
 
 import autofoley.library.scan as library
 from autofoley.errors import LibraryError
 from autofoley.library.scan import scan_library, sentence_for
 from autofoley.records import SoundEntry
-from synth import make_library, write_bwf
 
 SR = 8000
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_index_store import FakeAudioEncoder
 
 import autofoley
 import autofoley.models.clip as clip_encoder
+from autofoley._cli.search import add_index_parser, add_search_parser
 from autofoley.errors import AutofoleyError
+from autofoley.library.search import search
 from autofoley.library.text_index import LibraryIndex
 from autofoley.records import SoundEntry
-from autofoley.library.search import search
-from autofoley._cli.search import add_index_parser, add_search_parser
-from test_index_store import FakeAudioEncoder
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 FILM = DEMO / "films" / "forest_city_beach.mp4"
@@ -137,7 +137,7 @@ def test_index_command_and_bad_queries(run, tmp_path):
     assert json.loads(out)["new"] == 0
     code, _ = run("search", "--library", DEMO / "library", "--clip-model", "autofoley-demo",
                   "--quiet", "--video", FILM)
-    assert code == 3  # --video without --at
+    assert code == 2  # --video without --at: a usage error
     code, _ = run("search", "--library", DEMO / "library", "--clip-model", "autofoley-demo",
                   "--quiet", "--video", FILM, "--at", "99")
     assert code == 3
@@ -152,12 +152,17 @@ def test_index_command_and_bad_queries(run, tmp_path):
 
 
 def test_audio_rank_with_a_fake_encoder(run, monkeypatch, tmp_path):
-    """--rank audio through the agreed audio_encoder interface (a stand-in
-    module until the real one lands)."""
+    """--rank audio through the audio encoder interface, with a stand-in
+    module: loading, and the check against the CLIP model."""
     checked = []
     fake = types.ModuleType("autofoley.models.audio")
     fake.load_audio_encoder = lambda name, device="auto": FakeAudioEncoder()
-    fake.check_compatible = lambda audio, clip_identity, embed_dim=None: checked.append(clip_identity)
+
+    def load_audio_for(name, clip, device=None):
+        checked.append(clip.identity)
+        return FakeAudioEncoder()
+
+    fake.load_audio_for = load_audio_for
     monkeypatch.setitem(sys.modules, "autofoley.models.audio", fake)
     monkeypatch.setattr(autofoley, "audio_encoder", fake, raising=False)
     monkeypatch.setattr(FakeAudioEncoder, "embed_dim", 64)  # the demo CLIP's width

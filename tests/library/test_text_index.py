@@ -4,11 +4,11 @@ new sentences embedded when the library grows."""
 import shutil
 
 import numpy as np
+from synth import make_library
 
-from autofoley.models.clip import load_clip
 from autofoley.library.scan import scan_library
 from autofoley.library.text_index import build_index
-from synth import make_library
+from autofoley.models.clip import load_clip
 
 
 class CountingEncoder:

@@ -10,12 +10,16 @@ import pytest
 import soundfile as sf
 import torch
 
+from autofoley.errors import ModelError
+from autofoley.models.audio import (
+    AudioModel,
+    check_compatible,
+    load_audio_encoder,
+    save_audio_encoder,
+)
 from autofoley.models.backbones import AisfxNet, Cnn14, load_published, read_published
 from autofoley.models.backbones.aisfx import installed_checkpoint
 from autofoley.models.backbones.cnn14 import to_panns_state_dict
-from autofoley.models.audio import (AudioModel, check_compatible, load_audio_encoder,
-                                     save_audio_encoder)
-from autofoley.errors import ModelError
 from autofoley.models.registry import models_dir, resolve_audio
 
 

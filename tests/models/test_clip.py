@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from autofoley.models.clip import load_clip
 from autofoley.errors import ModelError
+from autofoley.models.clip import load_clip
 from autofoley.models.registry import models_dir, resolve_clip
 
 

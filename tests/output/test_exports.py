@@ -14,12 +14,17 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
+from nle_media import FPS, make_delivery
+from synth import make_library
 
 from autofoley._cli.main import main
 from autofoley.errors import ToolError
-from autofoley.output.exports import FORMATS, check_adapters, export_timeline, parse_formats
-from nle_media import FPS, make_delivery
-from synth import make_library
+from autofoley.output.exports import (
+    FORMATS,
+    check_adapters,
+    export_timeline,
+    parse_formats,
+)
 
 RATE = float(FPS)
 

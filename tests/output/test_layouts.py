@@ -13,9 +13,14 @@ import numpy as np
 import pytest
 
 from autofoley._cli.main import main
-from autofoley.output.layout import LayoutError, available_layouts, load_layout, parse_layout
-from autofoley.records import Placement, SoundEntry
+from autofoley.output.layout import (
+    LayoutError,
+    available_layouts,
+    load_layout,
+    parse_layout,
+)
 from autofoley.output.timeline import track_names
+from autofoley.records import Placement, SoundEntry
 
 FPS = Fraction(25)
 REPO = Path(__file__).resolve().parents[2]

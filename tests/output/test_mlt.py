@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,11 +15,11 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 import soundfile as sf
+from nle_media import SECONDS, make_delivery
 
 from autofoley._cli.main import main
-from autofoley.output.mlt import render_audio, melt_path, timeline_to_mlt, write_mlt
+from autofoley.output.mlt import melt_path, render_audio, timeline_to_mlt, write_mlt
 from autofoley.output.timeline import read_placements
-from nle_media import SECONDS, make_delivery
 
 SR = 48000
 REPO = Path(__file__).resolve().parents[2]
@@ -80,8 +81,8 @@ def test_melt_plays_the_timeline_like_the_mix(tmp_path):
     tl = otio.adapters.read_from_file(str(d.otio_path))  # the written timeline, as a user has it
     write_mlt(tl, tmp_path / "film.mlt")
     write_mlt(_sfx_only(tl), tmp_path / "sfx.mlt", picture=False)
-    render_audio(tmp_path / "film.mlt", tmp_path / "melt.wav", timeout=120)
-    render_audio(tmp_path / "sfx.mlt", tmp_path / "melt_sfx.wav", timeout=120)
+    render_audio(tmp_path / "film.mlt", tmp_path / "melt.wav", timeout=60)
+    render_audio(tmp_path / "sfx.mlt", tmp_path / "melt_sfx.wav", timeout=60)
 
     mix, _ = sf.read(tmp_path / "mix.wav")
     melt, sr = sf.read(tmp_path / "melt.wav")
@@ -143,14 +144,14 @@ def test_the_scored_demo_film_plays_in_melt(tmp_path, capsys):
                  "--no-report"])
     assert code == 0
     capsys.readouterr()
-    render_audio(out / "forest_city_beach.mlt", tmp_path / "melt.wav", timeout=120)
+    render_audio(out / "forest_city_beach.mlt", tmp_path / "melt.wav", timeout=60)
     mix, _ = sf.read(out / "forest_city_beach.mix.wav")
     melt, _ = sf.read(tmp_path / "melt.wav")
     wave, env, gain = _compare(mix, melt)
 
     tl = otio.adapters.read_from_file(str(out / "forest_city_beach.otio"))
     write_mlt(_sfx_only(tl), tmp_path / "sfx.mlt", picture=False)
-    render_audio(tmp_path / "sfx.mlt", tmp_path / "melt_sfx.wav", timeout=120)
+    render_audio(tmp_path / "sfx.mlt", tmp_path / "melt_sfx.wav", timeout=60)
     sfx, _ = sf.read(out / "forest_city_beach.stems" / "sfx.wav")
     melt_sfx, _ = sf.read(tmp_path / "melt_sfx.wav")
     errors = _onset_errors(sfx, melt_sfx, read_placements(out / "forest_city_beach.otio"))
@@ -184,3 +185,31 @@ def test_an_unreadable_render_is_tried_again(tmp_path, monkeypatch):
     with pytest.raises(ToolError, match="unreadable WAV"):
         render_audio(tmp_path / "p.mlt", tmp_path / "always-bad.wav")
     assert len(calls) == 5  # 2 above, then 3 tries
+
+
+def test_a_hung_render_is_killed_and_tried_again(tmp_path, monkeypatch):
+    """melt hung now and then on a loaded machine: a real process that sleeps
+    past the timeout on its first run is killed, and the second run's WAV is
+    returned; one that always hangs ends in a ToolError, never a hang."""
+    import autofoley.output.mlt as mlt
+    from autofoley.errors import ToolError
+
+    marker = tmp_path / "ran-once"
+    fake = tmp_path / "melt"
+    fake.write_text(f"""#!{sys.executable}
+import sys, time, pathlib
+import numpy as np, soundfile as sf
+out = pathlib.Path(sys.argv[sys.argv.index("-consumer") + 1].split(":", 1)[1])
+marker = pathlib.Path({str(marker)!r})
+if not marker.exists() or "always" in out.name:
+    marker.touch()
+    time.sleep(60)
+sf.write(out, np.zeros((4800, 2)), 48000, subtype="PCM_16")
+""")
+    fake.chmod(0o755)
+    monkeypatch.setattr(mlt, "melt_path", lambda: str(fake))
+    # Generous for a Python start on a busy machine, far below the sleep.
+    wav = render_audio(tmp_path / "p.mlt", tmp_path / "ok.wav", timeout=20)
+    assert sf.info(str(wav)).frames == 4800
+    with pytest.raises(ToolError, match="ran past"):
+        render_audio(tmp_path / "p.mlt", tmp_path / "always.wav", timeout=1, attempts=2)

@@ -12,8 +12,8 @@ import pytest
 import soundfile as sf
 
 from autofoley.atomic import TMP_PREFIX
-from autofoley.media.audio import load_audio
 from autofoley.errors import ToolError
+from autofoley.media.audio import load_audio
 from autofoley.media.probe import probe, stream_packets, tool
 from autofoley.output.mixdown import render_mix
 from autofoley.output.mux import mux_mix, scored_name

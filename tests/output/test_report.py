@@ -15,15 +15,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from synth import make_library
 
 import autofoley.output.report as report_mod
 from autofoley._cli.main import main
-from autofoley.placement.matching import SceneSeries
 from autofoley.media.probe import probe
+from autofoley.output.report import (
+    BED_PALETTE,
+    MAX_THUMBS,
+    MIN_THUMBS,
+    SIZE,
+    film_thumbnails,
+    render_report,
+    report_html,
+    thumbnail_count,
+    thumbnail_times,
+)
+from autofoley.placement.matching import SceneSeries
 from autofoley.records import Placement, Scene, SoundEntry, VideoInfo
-from autofoley.output.report import (MAX_THUMBS, MIN_THUMBS, SIZE, film_thumbnails, render_report,
-                              report_html, thumbnail_count, thumbnail_times)
-from synth import make_library
 
 TINY = ["--clip-model", "autofoley-tiny", "--quiet"]
 
@@ -70,7 +79,8 @@ def test_score_writes_a_report_and_no_report_writes_none(media, capsys):
     code = main(["score", str(film), "--library", str(root / "lib"), "--out", str(root / "none"),
                  "--no-render", "--no-report", *TINY])
     assert code == 0
-    assert sorted(p.name for p in (root / "none").iterdir()) == ["film.events.json", "film.otio"]
+    assert sorted(p.name for p in (root / "none").iterdir()
+                  if not p.name.startswith(".")) == ["film.events.json", "film.otio"]
 
 
 def test_thumbnails_come_from_one_ffmpeg_process(media, monkeypatch):
@@ -79,13 +89,13 @@ def test_thumbnails_come_from_one_ffmpeg_process(media, monkeypatch):
     count, w, h = thumbnail_count(video)
     assert MIN_THUMBS <= count <= MAX_THUMBS and w > h > 0
     calls = []
-    real = subprocess.run
+    real = report_mod.capture  # every tool run of the report goes through it
 
     def counting(args, *a, **kw):
         calls.append(args)
         return real(args, *a, **kw)
 
-    monkeypatch.setattr(report_mod.subprocess, "run", counting)
+    monkeypatch.setattr(report_mod, "capture", counting)
     times = thumbnail_times(video.duration, count)
     thumbs = film_thumbnails(video, times, w, h)
     assert len(calls) == 1 and calls[0].count("-ss") == count
@@ -175,3 +185,29 @@ def test_html_escapes_names(tmp_path):
     page = report_html(video, [Scene(0, 0.0, 10.0)], [p], b"png", ["SFX Misc 1"], "a&b")
     assert "<b>bold" not in page and "&lt;b&gt;bold.wav" in page
     assert "x&amp;y" in page and "00:00:01:00" in page
+
+
+def test_ambience_beds_get_distinct_colours_in_the_order_they_are_heard():
+    """Four beds, four palette colours, first heard first (hashed hues gave
+    three of a demo film's four beds the same olive)."""
+    video = VideoInfo(Path("/films/beds.mp4"), 40.0, Fraction(25), 320, 180, "h264", False)
+    scenes = [Scene(i, 10.0 * i, 10.0 * (i + 1)) for i in range(4)]
+    names = ["AMBForst_Forest Birds", "AMBUrbn_City Traffic", "AMBSea_Beach Waves",
+             "AMBRoom_Kitchen Hum"]
+    sounds = [SoundEntry(Path(f"/lib/{n}_AF_Lib.wav"), n, "AMBIENCE", "ambience", 60.0, 48000, 2)
+              for n in names]
+    # Heard in the order 2, 0, 3, 1 (not the order of names or of time on screen);
+    # bed 2 comes back at the end.
+    spans = [(2, 0.0, 4.0), (0, 4.0, 16.0), (3, 16.0, 22.0), (1, 22.0, 36.0), (2, 36.0, 40.0)]
+    placements = [Placement(sounds[b], a, e, 0.0, 0.3, min(int(a // 10), 3), "ambience")
+                  for b, a, e in spans]
+    rep = render_report(video, scenes, placements, [], sounds, 0.1, None, None, "beds")
+    order = [f"AMB{n.split('_')[0][3:]}_{n.split('_')[1]}" for n in (names[i] for i in (2, 0, 3, 1))]
+    assert list(rep.bed_colors) == order
+    assert list(rep.bed_colors.values()) == BED_PALETTE[:4]
+    # The bars are drawn in those colours (sampled above the labels).
+    pixels = np.asarray(rep.image)
+    y = report_mod.AMB[0] + 1
+    x_of = lambda t: int(report_mod.LEFT + (report_mod.RIGHT - report_mod.LEFT) * t / 40.0)
+    drawn = ["#%02x%02x%02x" % tuple(pixels[y, x_of((a + e) / 2)]) for _, a, e in spans]
+    assert drawn == [BED_PALETTE[i] for i in (0, 1, 2, 3, 0)]

@@ -9,8 +9,8 @@ import dataclasses
 import subprocess
 from fractions import Fraction
 from pathlib import Path
-from urllib.request import url2pathname
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 import opentimelineio as otio
@@ -19,8 +19,8 @@ import soundfile as sf
 
 from autofoley.atomic import TMP_PREFIX
 from autofoley.media.probe import probe, tool
-from autofoley.records import Placement, Scene, SoundEntry
 from autofoley.output.timeline import build_timeline, read_placements, write_timeline
+from autofoley.records import Placement, Scene, SoundEntry
 
 NTSC = Fraction(30000, 1001)
 

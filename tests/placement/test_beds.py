@@ -7,10 +7,15 @@ from pathlib import Path
 import numpy as np
 
 from autofoley.library.text_index import LibraryIndex
+from autofoley.placement.beds import (
+    ambience_placements,
+    assign_tracks,
+    frames,
+    sfx_placements,
+)
 from autofoley.placement.matching import match_film
-from autofoley.placement.beds import ambience_placements, assign_tracks, frames, sfx_placements
-from autofoley.records import Scene, SoundEntry
 from autofoley.placement.sync import Event, SyncParams
+from autofoley.records import Scene, SoundEntry
 
 
 def _sound(name, duration, kind="sfx"):

@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from autofoley.placement.rank import scene_shortlist, scene_slices, softmax_series, topk, window_means
+from autofoley.placement.rank import (
+    scene_shortlist,
+    scene_slices,
+    softmax_series,
+    topk,
+    window_means,
+)
 from autofoley.records import Scene
 
 

@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from autofoley.placement.sync import Event, SyncParams, detect_events, find_runs, limit_overlap, merge_runs
+from autofoley.placement.sync import (
+    Event,
+    SyncParams,
+    detect_events,
+    find_runs,
+    limit_overlap,
+    merge_runs,
+)
 
 
 def test_run_is_above_threshold_and_stable():

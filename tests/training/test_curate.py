@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from autofoley.training.curate import curate, match, split_of
 from autofoley._cli.curate import add_curate_parser, cmd_curate
+from autofoley.training.curate import curate, match
 from autofoley.training.pairs import load_pairs
+from autofoley.training.splits import split_of
+from autofoley.training.stock import find_stock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from demo_world.stock import TRUTH_NAME, write_stock  # noqa: E402
-
 from test_llm import KEY, ChatServer  # noqa: E402
 
 # (file, description, category): a small library in the shape of a real one.
@@ -68,6 +69,7 @@ def make_library(root: Path, sounds=SOUNDS, copies: int = 1) -> Path:
 @pytest.fixture(autouse=True)
 def private_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("AUTOFOLEY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("AUTOFOLEY_DATA", str(tmp_path / "data"))
 
 
 @pytest.fixture(scope="module")
@@ -237,10 +239,10 @@ def test_cli_with_llm_sentences(world, tmp_path, monkeypatch, capsys):
     data = load_pairs(tmp_path / "pairs")
     assert data.manifest["sentences"] == "llm" and data.manifest["n"] is None
     assert data.manifest["llm"] == f"{server.url}|m" and data.manifest["kinds"] == "llm"
-    # The votes are stored where scoring finds them.
+    # The votes are stored where scoring finds them, as user data.
+    from autofoley.library.kinds import voted_kinds
     from autofoley.library.scan import scan_library
-    from autofoley.training.llm import llm_kinds
-    kinds = llm_kinds(scan_library(world / "library"))
+    kinds = voted_kinds(scan_library(world / "library"))
     assert len(kinds) == 42 and {p.name for p, k in kinds.items() if k == "music"} == \
         {"snare.wav", "snare_1.wav", "snare_2.wav"}
     sentences = {p.audio.name: p.sentence for p in data.pairs}
@@ -248,9 +250,24 @@ def test_cli_with_llm_sentences(world, tmp_path, monkeypatch, capsys):
     assert all(s.startswith("a photo of car") for a, s in sentences.items() if a.startswith("car"))
     written = "".join(p.read_text(errors="replace") for p in (tmp_path / "pairs").iterdir()
                       if p.suffix in (".json", ".csv"))
-    cached = "".join(p.read_text() for p in (world / "cache").rglob("*.json"))
+    cached = "".join(p.read_text() for folder in (world / "cache", tmp_path / "data")
+                     for p in folder.rglob("*.json"))
+    assert list((tmp_path / "data").rglob("*.json"))
     for text in (stdout.getvalue(), stderr.getvalue(), written, cached, capsys.readouterr().err):
         assert KEY not in text
+
+
+def test_stock_walk_survives_a_link_loop_and_reports_broken_links(tmp_path):
+    stock = tmp_path / "stock"
+    (stock / "a").mkdir(parents=True)
+    (stock / "a" / "clip.MP4").write_bytes(b"")
+    (stock / "a" / "still.jpg").write_bytes(b"")
+    (stock / "a" / "notes.txt").write_bytes(b"")
+    (stock / "a" / "up").symlink_to(stock)  # a loop: entered once
+    (stock / "gone.mov").symlink_to(tmp_path / "nowhere.mov")
+    videos, stills, problems = find_stock(stock)
+    assert videos == [stock / "a" / "clip.MP4"] and stills == [stock / "a" / "still.jpg"]
+    assert problems == [(stock / "gone.mov", "broken symbolic link")]
 
 
 def test_cli_reports_a_missing_stock_folder(tmp_path):
@@ -263,8 +280,13 @@ def test_cli_reports_a_missing_stock_folder(tmp_path):
                               "--out", str(tmp_path / "o"), "--clip-model", "autofoley-tiny", "-q"])
     with pytest.raises(InputError, match="stock folder not found"):
         cmd_curate(args)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["curate", "--library", "x", "--stock", "y", "--out", "z", "--n", "0"])
+    base = ["curate", "--library", "x", "--stock", "y", "--out", "z"]
+    for flag, value in (("--n", "0"), ("--frames-per-video", "0"), ("--k", "-1"), ("--fps", "0"),
+                        ("--llm-workers", "0"), ("--splits", "nan,1,1")):
+        with pytest.raises(SystemExit):
+            parser.parse_args(base + [flag, value])
+    args = parser.parse_args(base + ["--n", "INF", "--frames-per-video", "all", "--k", "0"])
+    assert (args.n, args.frames_per_video, args.k) == (None, None, 0)
 
 
 def test_demo_model_pairs_a_dog_bark_with_a_dog(tmp_path):

@@ -1,6 +1,6 @@
 """The LLM client against a loopback chat-completions server: answers, retries,
-timeouts, bad answers and fallbacks, the cache, votes, the kinds store. No
-network: the server runs in a thread on 127.0.0.1."""
+timeouts, bad answers and fallbacks, the cache, votes. No network: the
+server runs in a thread on 127.0.0.1. (The store of votes: test_kinds.py.)"""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
-from autofoley.library.scan import scan_library
-from autofoley.training.llm import (LlmClient, audio_centric, classify_kinds, clean_sentence, llm_kinds,
-                           llm_sentences, parse_kind, save_llm_kinds, sentence_messages, vote)
 from autofoley.records import SoundEntry
+from autofoley.training.llm import (
+    LlmClient,
+    audio_centric,
+    classify_kinds,
+    clean_sentence,
+    llm_sentences,
+    parse_kind,
+    sentence_messages,
+    vote,
+)
 
 KEY = "sk-test-0123456789-secret"
 
@@ -104,6 +109,7 @@ def client_for(server, **kw) -> LlmClient:
 @pytest.fixture(autouse=True)
 def private(monkeypatch, tmp_path):
     monkeypatch.setenv("AUTOFOLEY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("AUTOFOLEY_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("AF_TEST_KEY", KEY)
 
 
@@ -254,18 +260,3 @@ def test_audio_centric_and_its_fallback():
         assert "Visual: a dog swimming in a lake" in server.requests[0][1]["messages"][-1]["content"]
     with ChatServer(scripted((200, b"[]", {}))) as server:
         assert audio_centric("a red car", client_for(server, retries=0)) == "a red car"
-
-
-def test_kinds_store_follows_file_content(tmp_path):
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    for name in ("dog.wav", "theme.wav"):
-        sf.write(lib / name, np.random.default_rng(0).normal(0, 0.1, 4800), 48000)
-    scan = scan_library(lib)
-    keys = {e.path.name: e.key for e in scan.entries}
-    save_llm_kinds(lib, scan.entries, {keys["dog.wav"]: "sfx", keys["theme.wav"]: "music"})
-    assert llm_kinds(scan) == {lib.resolve() / "dog.wav": "sfx", lib.resolve() / "theme.wav": "music"}
-    # Same size, other content: the stale kind is dropped.
-    time.sleep(0.01)
-    sf.write(lib / "theme.wav", np.random.default_rng(1).normal(0, 0.1, 4800), 48000)
-    assert llm_kinds(scan_library(lib)) == {lib.resolve() / "dog.wav": "sfx"}

@@ -11,7 +11,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from autofoley.training.metrics import exact_ranks, gallery_from_pairs, retrieval_metrics
+from autofoley.training.metrics import (
+    exact_ranks,
+    gallery_from_pairs,
+    retrieval_metrics,
+)
 
 
 def _basis(n: int) -> np.ndarray:

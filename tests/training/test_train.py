@@ -4,6 +4,7 @@ a synthetic pairs folder (three sound classes paired with three clusters of
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -13,11 +14,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from autofoley.models.audio import check_compatible, load_audio_encoder
 from autofoley.errors import InputError, ModelError, OutputError
+from autofoley.models.audio import check_compatible, load_audio_encoder
+from autofoley.training.config import TrainConfig
 from autofoley.training.pairs import Pair
 from autofoley.training.pairs import write_pairs as write_pairs_folder
-from autofoley.training.train import evaluate, train
+from autofoley.training.retrieval import evaluate
+from autofoley.training.train import train
 
 SR = 16000
 CLASSES = ("tone", "burst", "chirp")
@@ -72,9 +75,13 @@ def write_pairs(root: Path, per_class: dict | None = None, seed: int = 0,
 # Small and fast: 30 training sounds, 3 batches an epoch, learning rate high
 # enough to learn in a few epochs. The tiny encoder has no pretrained
 # weights, so its batch norms learn (batchnorm="auto").
-SETTINGS = dict(audio_model="audio-tiny-cnn14", batch_size=12, lr=3e-3, device="cpu",
-                patience=10, decode_windows=1, seed=0)
+SETTINGS = TrainConfig(audio_model="audio-tiny-cnn14", batch_size=12, lr=3e-3, patience=10,
+                       decode_windows=1, seed=0)
 _AUDIO = {}  # decoded sounds shared by the runs of this module
+
+
+def cfg(**changes) -> TrainConfig:
+    return dataclasses.replace(SETTINGS, **changes)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -103,7 +110,8 @@ def run3(pairs, tmp_path_factory):
     """Three epochs, uninterrupted, with the epoch logs the callback saw."""
     seen = []
     out = tmp_path_factory.mktemp("run3")
-    result = train(pairs, out, epochs=3, progress=seen.append, audio_cache=_AUDIO, **SETTINGS)
+    result = train(pairs, out, cfg(epochs=3), progress=seen.append, device="cpu",
+                   audio_cache=_AUDIO)
     return result, seen
 
 
@@ -154,12 +162,15 @@ def test_checkpoints_load_and_carry_the_clip_identity(run3, pairs):
 def test_resume_reproduces_the_uninterrupted_run(run3, pairs, tmp_path):
     result, _ = run3
     out = tmp_path / "run"
-    first = train(pairs, out, epochs=2, audio_cache=_AUDIO, **SETTINGS)
+    first = train(pairs, out, cfg(epochs=2), device="cpu", audio_cache=_AUDIO)
     assert first.epochs_run == 2 and first.step == 6
     with pytest.raises(OutputError):  # a run is there: continue it or choose another folder
-        train(pairs, out, epochs=3, audio_cache=_AUDIO, **SETTINGS)
-    second = train(pairs, out, epochs=3, resume=True, audio_cache=_AUDIO,
-                   **{**SETTINGS, "lr": 1.0})  # saved settings win over the call's
+        train(pairs, out, cfg(epochs=3), device="cpu", audio_cache=_AUDIO)
+    asked = cfg(epochs=3, lr=1.0)
+    second = train(pairs, out, asked, resume=True, device="cpu",
+                   audio_cache=_AUDIO)  # saved settings win over the call's
+    assert asked.lr == 1.0  # the caller's config is not rewritten
+    assert json.loads((out / "state.json").read_text())["config"]["lr"] == SETTINGS.lr
     assert second.epochs_run == 3 and second.step == 9
     a, b = _tensors(result.out_dir / "last.safetensors"), _tensors(out / "last.safetensors")
     assert a.keys() == b.keys()
@@ -174,18 +185,19 @@ def test_resume_refuses_files_that_disagree(run3, pairs, tmp_path):
     shutil.copytree(run3[0].out_dir, out)
     (out / "optimizer.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(ModelError) as err:
-        train(pairs, out, epochs=2, resume=True, audio_cache=_AUDIO, **SETTINGS)
+        train(pairs, out, cfg(epochs=2), resume=True, device="cpu", audio_cache=_AUDIO)
     assert "optimizer.safetensors" in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(ModelError, match="nothing to resume"):
-        train(pairs, tmp_path / "empty", epochs=1, resume=True, **SETTINGS)
+        train(pairs, tmp_path / "empty", cfg(epochs=1), resume=True, device="cpu")
 
 
 def test_nearest_and_multiframe_run_and_differ_from_fixed(run3, pairs, tmp_path):
     fixed = run3[0].history[1]["loss"]
-    nearest = train(pairs, tmp_path / "nearest", epochs=1, match="nearest",
-                    nearest_warmup_epochs=0, audio_cache=_AUDIO, **SETTINGS)
-    multi = train(pairs, tmp_path / "multi", epochs=1, match="multiframe", multiframe=3,
-                  audio_cache=_AUDIO, **SETTINGS)
+    nearest = train(pairs, tmp_path / "nearest",
+                    cfg(epochs=1, match="nearest", nearest_warmup_epochs=0), device="cpu",
+                    audio_cache=_AUDIO)
+    multi = train(pairs, tmp_path / "multi", cfg(epochs=1, match="multiframe", multiframe=3),
+                  device="cpu", audio_cache=_AUDIO)
     losses = [fixed, nearest.history[1]["loss"], multi.history[1]["loss"]]
     assert all(np.isfinite(losses)) and len(set(losses)) == 3, losses
     a = _tensors(nearest.model_path)
@@ -194,7 +206,7 @@ def test_nearest_and_multiframe_run_and_differ_from_fixed(run3, pairs, tmp_path)
 
 
 def test_evaluate_reports_the_encoder_and_the_untrained_reference(run3, pairs):
-    from autofoley.training.train import format_eval
+    from autofoley.training.retrieval import format_eval
 
     result = evaluate(pairs, str(run3[0].model_path), split="test", text_clip=False,
                       device="cpu")
@@ -216,7 +228,7 @@ def test_evaluate_refuses_an_encoder_of_another_clip(pairs):
 def test_wrong_pairs_folder_is_a_one_line_input_error(tmp_path):
     for root in (tmp_path / "missing", tmp_path):
         with pytest.raises(InputError) as err:
-            train(root, tmp_path / "out", epochs=1, **SETTINGS)
+            train(root, tmp_path / "out", cfg(epochs=1), device="cpu")
         assert str(root) in str(err.value) and "\n" not in str(err.value)
 
 
@@ -255,11 +267,11 @@ def test_cli_errors_are_one_line(pairs, tmp_path, capsys):
 
 
 def test_lone_windows_join_a_longer_group():
-    from autofoley.training.train import _no_single_windows
+    from autofoley.training.data import no_single_windows
 
-    assert _no_single_windows({5: [0], 10: [1, 2], 20: [3]}) == {20: [0, 1, 2, 3]}
-    assert _no_single_windows({5: [0, 4], 10: [1], 20: [3]}) == {5: [0, 4], 20: [1, 3]}
-    assert _no_single_windows({5: [0, 1]}) == {5: [0, 1]}
+    assert no_single_windows({5: [0], 10: [1, 2], 20: [3]}) == {20: [0, 1, 2, 3]}
+    assert no_single_windows({5: [0, 4], 10: [1], 20: [3]}) == {5: [0, 4], 20: [1, 3]}
+    assert no_single_windows({5: [0, 1]}) == {5: [0, 1]}
 
 
 def test_ablation_ns_and_table():
@@ -274,3 +286,30 @@ def test_ablation_ns_and_table():
     lines = format_ablation(rows).splitlines()
     assert lines[1].split() == ["1", "100", "100", "12.0", "0.30", "0.80", "0.41", "0.40"]
     assert lines[2].split()[0] == "inf" and lines[3].split()[0] == "untrained"
+
+
+def test_settings_out_of_range_are_refused_before_any_work(pairs, tmp_path):
+    for bad in (dict(batch_size=1), dict(match="closest"), dict(select="r10"),
+                dict(batchnorm="off"), dict(patience=0), dict(temperature_init=0.0)):
+        with pytest.raises(ValueError):
+            train(pairs, tmp_path / "bad", cfg(**bad), device="cpu")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_cli_flags_make_the_config():
+    from autofoley._cli.main import build_parser
+    from autofoley._cli.train import config_from_args
+
+    args = build_parser().parse_args(
+        ["train", "p", "--out", "o", "--audio-model", "aisfx", "--epochs", "7", "--lr", "2e-4",
+         "--temperature", "0.1", "--match", "multiframe", "--multiframe", "3", "--no-augment",
+         "--crop-seconds", "0.5", "--nearest-warmup", "2", "--select", "mr", "--seed", "4"])
+    assert config_from_args(args) == TrainConfig(
+        audio_model="aisfx", epochs=7, lr=2e-4, temperature_init=0.1, match="multiframe",
+        multiframe=3, augment_topk=False, crop_seconds=0.5, nearest_warmup_epochs=2,
+        select="mr", seed=4)
+    ablation = build_parser().parse_args(["eval", "--ablation", "--epochs", "2"])
+    assert config_from_args(ablation) == TrainConfig(epochs=2)  # the default encoder
+    for flag, value in (("--weight-decay", "-1"), ("--lr", "0"), ("--epochs", "-1")):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["train", "p", "--out", "o", flag, value])
