@@ -15,6 +15,7 @@ a change as a cut. Its cuts that no first-pass cut explains (none within
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from autofoley.errors import InputError
@@ -23,6 +24,8 @@ from autofoley.records import Scene
 DEFAULT_THRESHOLD = 27.0
 DEFAULT_MIN_SCENE_LEN = 0.6  # seconds: PySceneDetect's 15 frames at 25 fps
 DEFAULT_GRADUAL_WINDOW = 0.5  # seconds between compared frames in the dissolve pass
+
+log = logging.getLogger("autofoley")
 
 
 def detect_scenes(path: str | Path, duration: float, threshold: float = DEFAULT_THRESHOLD,
@@ -40,6 +43,7 @@ def detect_scenes(path: str | Path, duration: float, threshold: float = DEFAULT_
 
 
 def _cuts(path: str | Path, threshold: float, min_scene_len: float, window: float) -> list[float]:
+    _quiet_decoders()
     from scenedetect import ContentDetector, SceneManager, open_video
 
     # PySceneDetect logs every pass at INFO to its own logger (set up on import).
@@ -55,6 +59,18 @@ def _cuts(path: str | Path, threshold: float, min_scene_len: float, window: floa
         raise InputError(f"scene detection could not read the film ({exc})", path,
                          "check that the file is a complete, playable video") from None
     return [round(start.seconds, 6) for start, _ in found[1:]]
+
+
+def _quiet_decoders() -> None:
+    """FFmpeg inside OpenCV writes each complaint about a damaged frame
+    straight to stderr (dozens of lines for a truncated film), under the
+    progress display. Unless debug logging (``--verbose``) is on, it is asked
+    for silence; the settings are read when OpenCV first opens a video, and
+    a user's own values are kept. A film that cannot be read still fails
+    with its one-line error."""
+    if not log.isEnabledFor(logging.DEBUG):
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 
 
 def scenes_from_cuts(cuts: list[float], duration: float) -> list[Scene]:

@@ -192,3 +192,17 @@ def test_staging_left_by_a_killed_run_is_removed_but_a_live_one_is_kept(tmp_path
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_decoder_noise_of_a_truncated_film_stays_off_the_terminal(tmp_path):
+    full = tmp_path / "full.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x180:rate=25:duration=8", "-c:v", "libx264", "-pix_fmt",
+                    "yuv420p", "-f", "mpegts", str(full)], check=True, timeout=LIMIT_S,
+                   stdin=subprocess.DEVNULL)
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 3])  # a copy that stopped
+    code = f"from autofoley.placement.scenes import detect_scenes; detect_scenes({str(cut)!r}, 8.0)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=LIMIT_S, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0 and run.stderr.strip() == "", run.stderr
