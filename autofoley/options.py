@@ -84,10 +84,6 @@ class ScoreOptions:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @property
-    def resolved(self) -> bool:
-        return self.sync is not None and self.frame_fit is not None and self.rank != "auto"
-
 
 def resolve_options(options: ScoreOptions, spec: "ClipSpec") -> ScoreOptions:
     """``options`` with rank, audio model, frame fit and placement settings

@@ -86,16 +86,15 @@ class Scorer:
         # settings key record what was really used.
         self.options = resolve_options(options, self.encoder.spec)
         preflight(self.options)
-        rank, audio_model = self.options.rank, self.options.audio_model
-        self.audio_encoder = audio_encoder
-        if rank != "text" and audio_encoder is None:
-            from autofoley.models.audio import load_audio_for
+        self.audio_encoder = None
+        if self.options.rank != "text":
+            from autofoley.models.audio import check_for, load_audio_for
 
-            self.audio_encoder = load_audio_for(audio_model, self.encoder)
-        elif audio_encoder is not None and rank != "text":
-            from autofoley.models.audio import check_for
-
-            check_for(audio_encoder, self.encoder)
+            if audio_encoder is None:
+                audio_encoder = load_audio_for(self.options.audio_model, self.encoder)
+            else:
+                check_for(audio_encoder, self.encoder)
+            self.audio_encoder = audio_encoder
         self._libraries: dict[tuple, tuple[LibraryScan, LibraryIndex]] = {}
 
     def library(self, root: str | Path, csv_path: str | Path | None = None,

@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="autofoley",
-                                     description="Score a video with sound effects from your SFX library.")
+                     description="Score a video with sound effects from your SFX library.")
     parser.add_argument("--version", action="version", version=f"autofoley {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser.set_defaults(commands=sub.choices)
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = args.commands[args.command]
     try:
-        layers = _config_layers(parser, command, args)
+        layers = _config_layers(command, args)
     except AutofoleyError as exc:
         print(f"autofoley: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _config_layers(parser, command, args) -> list:
+def _config_layers(command, args) -> list:
     """The config files that apply to this command line (``config.py``)."""
     config.register_dests(command)
     for other in args.commands.values():
