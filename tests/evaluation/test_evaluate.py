@@ -171,3 +171,25 @@ def test_pooled_totals_weigh_films_by_their_events():
     assert (total.sfx_hits, total.sfx_placed, total.sfx_truth) == (1, 1, 4)
     assert total.sfx_precision == 1.0 and total.sfx_recall == 0.25
     assert total.detection_recall == 0.25
+
+
+def test_tune_reports_the_ambience_figure_evaluate_reports():
+    """The search leaves beds out (they change no SFX figure), but the
+    metrics it reports place them, as 'evaluate' does."""
+    rng = np.random.default_rng(1)
+    vecs = _world(rng)
+    entries = [SoundEntry(Path("/lib/Animals/dog1.wav"), "dog", "ANIMALS", "sfx", 3.0, 48000, 1),
+               SoundEntry(Path("/lib/Amb/forest.flac"), "forest", "AMBIENCE", "ambience", 8.0,
+                          48000, 2),
+               SoundEntry(Path("/lib/Amb/city.flac"), "city", "AMBIENCE", "ambience", 8.0,
+                          48000, 2)]
+    index = LibraryIndex(entries, ["dog", "forest", "city"], vecs[:3])
+    film = np.repeat(vecs[1:2], 100, axis=0)  # a forest, 10 s
+    film[20:40] = vecs[0] + 0.3 * vecs[1]  # the dog
+    film /= np.linalg.norm(film, axis=1, keepdims=True)
+    truth = {"cuts": [], "scenes": [{"start": 0, "end": 10, "place": "forest"}],
+             "events": [{"class": "dog", "sound_class": "dog", "start": 2.0, "end": 4.0}]}
+    films = [FilmData("f", film, 0.1, [Scene(0, 0.0, 10.0)], Fraction(25), truth)]
+    result = tune(films, index, LIB, SyncParams(), {"threshold": [0.1, 0.3]})
+    assert result.best_metrics["f"].ambience_accuracy == 1.0
+    assert result.start_metrics["f"].ambience_accuracy == 1.0

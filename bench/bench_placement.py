@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Placement quality of ``autofoley score`` on every film of every world, through the CLI.
+
+What it measures
+----------------
+For each world (``demo``: ``examples/demo`` with ``--clip-model
+autofoley-demo``; ``lab``: ``examples/lab`` with its own model,
+``examples/lab/model/autofoley-lab.json`` + ``.safetensors``, frames
+letterboxed with ``--frame-fit pad`` as it was trained) and each of its films,
+it runs
+
+    autofoley score FILM --library WORLD/library --rank RANK <model flags> --out OUT ...
+    autofoley evaluate OUT/FILM.otio --truth WORLD/truth/FILM.json --library-truth WORLD/truth/library.json
+
+as subprocesses with timeouts, and prints one table per world and model: per
+film and overall, scene-cut F1, SFX precision / recall / F1 (a placed sound is
+a hit when its class matches an on-screen thing and their spans have IoU >=
+0.3), the median onset error of the hits, ambience accuracy, hits / placed /
+truth and the time ``score`` took. Overall SFX figures pool every film's hits,
+placements and truth events (micro-average); cut F1 and ambience accuracy are
+means over films; the onset error is the median over every film's median.
+
+Only the CLI is used (never autofoley's modules), so the script keeps working
+while the package is refactored. ``evaluate --json`` is parsed when the CLI
+has it, else its text table. Settings are the shipped ones: the run gets an
+empty ``AUTOFOLEY_CONFIG`` of its own, so settings saved with ``autofoley tune
+--set-default`` do not apply; flags after the script's own (or after ``--``)
+go to ``score`` unchanged. The lab world is never tuned on: use this to
+measure, not to choose settings on it.
+
+How to run
+----------
+    python bench/bench_placement.py                          # both worlds, text ranking
+    python bench/bench_placement.py --worlds lab --rank hybrid --audio-model MODEL
+    python bench/bench_placement.py --out bench/out/placement --json > placement.json
+    python bench/bench_placement.py --worlds demo -- --threshold 0.3
+
+Outputs of ``score`` go to ``--out`` (default ``bench/out/placement``,
+git-ignored), one folder per world, model and ranking; ``results.json`` there
+holds every number. By default ``score`` runs with ``--no-render --no-report``
+(placement is all that is measured; ``--full`` writes every output). The
+machine's load average is printed before and after: on a shared machine
+compare times only within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class World:
+    name: str
+    root: Path
+    model: str  # a label for the table
+    model_args: tuple[str, ...]
+
+
+WORLDS = {
+    "demo": World("demo", ROOT / "examples" / "demo", "autofoley-demo", ("--clip-model", "autofoley-demo")),
+    "lab": World("lab", ROOT / "examples" / "lab", "autofoley-lab",
+                 ("--clip-model", str(ROOT / "examples/lab/model/autofoley-lab.json"),
+                  "--clip-pretrained", str(ROOT / "examples/lab/model/autofoley-lab.safetensors"),
+                  "--frame-fit", "pad")),
+}
+
+METRIC_KEYS = ("cut_f1", "sfx_precision", "sfx_recall", "sfx_f1", "median_onset_error", "ambience_accuracy")
+
+
+@dataclass
+class Row:
+    film: str
+    metrics: dict = field(default_factory=dict)
+    seconds: float = float("nan")
+    error: str = ""
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def cli_command(given: str | None) -> list[str]:
+    if given:
+        return given.split()
+    found = shutil.which("autofoley")
+    return [found] if found else [sys.executable, "-m", "autofoley"]
+
+
+def evaluate_has_json(cli: list[str], env: dict) -> bool:
+    try:
+        proc = subprocess.run(cli + ["evaluate", "--help"], capture_output=True, text=True, timeout=120, env=env)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--json" in proc.stdout
+
+
+def parse_text_metrics(text: str) -> dict:
+    """The row of ``autofoley evaluate``'s table: film, cut F1, SFX P, R, F1, onset, amb."""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 7 and not line.startswith("film"):
+            def num(s: str):
+                s = s.rstrip("s")
+                return None if s in ("-", "nan") else float(s)
+            values = [num(p) for p in parts[-6:]]
+            return dict(zip(METRIC_KEYS, values))
+    raise ValueError(f"no metrics row in: {text[-300:]!r}")
+
+
+def run_film(cli: list[str], world: World, film: Path, out: Path, rank: str, extra: list[str],
+             full: bool, timeout: float, use_json: bool, env: dict) -> Row:
+    row = Row(film.stem)
+    truth = world.root / "truth" / f"{film.stem}.json"
+    score = cli + ["score", str(film), "--library", str(world.root / "library"), "--out", str(out),
+                   "--rank", rank, "--quiet", *world.model_args]
+    if not full:
+        score += ["--no-render", "--no-report"]
+    score += extra
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(score, capture_output=True, text=True, timeout=timeout, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        row.error = f"score timed out after {timeout:.0f} s"
+        return row
+    row.seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        row.error = f"score exit {proc.returncode}: {(proc.stderr.strip().splitlines() or ['?'])[-1][:160]}"
+        return row
+    evaluate = cli + ["evaluate", str(out / f"{film.stem}.otio"), "--truth", str(truth),
+                      "--library-truth", str(world.root / "truth" / "library.json")]
+    if use_json:
+        evaluate.append("--json")
+    try:
+        proc = subprocess.run(evaluate, capture_output=True, text=True, timeout=300, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        row.error = "evaluate timed out"
+        return row
+    if proc.returncode != 0:
+        row.error = f"evaluate exit {proc.returncode}: {(proc.stderr.strip().splitlines() or ['?'])[-1][:160]}"
+        return row
+    try:
+        row.metrics = json.loads(proc.stdout) if use_json else parse_text_metrics(proc.stdout)
+    except (json.JSONDecodeError, ValueError) as exc:
+        row.error = f"cannot read evaluate's output ({exc})"
+    return row
+
+
+def _f(v, digits: int = 2, suffix: str = "") -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return f"{v:.{digits}f}{suffix}"
+
+
+def overall(rows: list[Row]) -> dict:
+    ok = [r.metrics for r in rows if r.metrics]
+    if not ok:
+        return {}
+    out: dict = {}
+    if all("sfx_hits" in m for m in ok):
+        hits = sum(m["sfx_hits"] for m in ok)
+        placed = sum(m["sfx_placed"] for m in ok)
+        truth = sum(m["sfx_truth"] for m in ok)
+        p = hits / placed if placed else (1.0 if not truth else 0.0)
+        r = hits / truth if truth else 1.0
+        out.update(sfx_precision=p, sfx_recall=r, sfx_f1=2 * p * r / (p + r) if p + r else 0.0,
+                   sfx_hits=hits, sfx_placed=placed, sfx_truth=truth)
+    else:  # text output: no counts, so average the films
+        for k in ("sfx_precision", "sfx_recall", "sfx_f1"):
+            out[k] = statistics.mean(m[k] for m in ok if m.get(k) is not None)
+    for k in ("cut_f1", "ambience_accuracy"):
+        vals = [m[k] for m in ok if m.get(k) is not None]
+        out[k] = statistics.mean(vals) if vals else None
+    onsets = [m["median_onset_error"] for m in ok if m.get("median_onset_error") is not None]
+    out["median_onset_error"] = statistics.median(onsets) if onsets else None
+    return out
+
+
+def table(world: World, rank: str, rows: list[Row]) -> str:
+    head = (f"{'film':<24} {'cut F1':>6} {'SFX P':>6} {'SFX R':>6} {'SFX F1':>6} {'onset':>6} {'amb':>5} "
+            f"{'hit/placed/truth':>17} {'time':>6}")
+    lines = [f"world {world.name} · model {world.model} · rank {rank} · {len(rows)} films", head]
+
+    def line(name: str, m: dict, seconds: float | None) -> str:
+        counts = (f"{m['sfx_hits']}/{m['sfx_placed']}/{m['sfx_truth']}" if "sfx_hits" in m else "")
+        return (f"{name:<24} {_f(m.get('cut_f1')):>6} {_f(m.get('sfx_precision')):>6} {_f(m.get('sfx_recall')):>6} "
+                f"{_f(m.get('sfx_f1')):>6} {_f(m.get('median_onset_error'), 2, 's'):>6} "
+                f"{_f(m.get('ambience_accuracy')):>5} {counts:>17} {_f(seconds, 0, 's'):>6}")
+
+    for r in rows:
+        lines.append(f"{r.film:<24} FAILED: {r.error}" if r.error else line(r.film, r.metrics, r.seconds))
+    total = sum(r.seconds for r in rows if r.seconds == r.seconds)
+    lines.append(line("overall", overall(rows), total))
+    return "\n".join(lines)
+
+
+def load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1:]
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                epilog="Unknown flags (and everything after --) are passed to 'autofoley score'.")
+    p.add_argument("--worlds", default="demo,lab", help="comma-separated: demo, lab (default: %(default)s)")
+    p.add_argument("--rank", choices=("text", "audio", "hybrid"), default="text",
+                   help="how score ranks the library (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "placement",
+                   help="where score writes (default: bench/out/placement)")
+    p.add_argument("--films", nargs="*", metavar="NAME", help="only films with these names")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per score run (default: %(default)s)")
+    p.add_argument("--full", action="store_true", help="let score write every output (mix, film, report)")
+    p.add_argument("--autofoley", default=None, help="the CLI command (default: autofoley on PATH)")
+    p.add_argument("--json", action="store_true", help="print every result as JSON on stdout")
+    args, unknown = p.parse_known_args(argv)
+    extra = unknown + passthrough
+
+    names = [w.strip() for w in args.worlds.split(",") if w.strip()]
+    bad = [n for n in names if n not in WORLDS]
+    if bad:
+        p.error(f"unknown world(s) {', '.join(bad)}; known: {', '.join(WORLDS)}")
+    cli = cli_command(args.autofoley)
+    config_dir = tempfile.mkdtemp(prefix="bench-placement-config-")
+    env = {**os.environ, "AUTOFOLEY_CONFIG": config_dir}  # shipped settings only
+    use_json = evaluate_has_json(cli, env)
+    start_load = load()
+    log(f"load average {start_load}; evaluate output: {'json' if use_json else 'text'}; score extra: {extra or 'none'}")
+
+    results, tables = {}, []
+    started = time.perf_counter()
+    try:
+        for name in names:
+            world = WORLDS[name]
+            films = sorted((world.root / "films").glob("*.mp4"))
+            if args.films:
+                films = [f for f in films if f.stem in args.films]
+            if not films:
+                log(f"{name}: no films under {world.root / 'films'} (generate the world first)")
+                continue
+            out = args.out / name / re.sub(r"[^A-Za-z0-9._-]+", "_", world.model) / args.rank
+            out.mkdir(parents=True, exist_ok=True)
+            rows = []
+            for film in films:
+                log(f"{name}: scoring {film.name}")
+                row = run_film(cli, world, film, out, args.rank, extra, args.full, args.timeout, use_json, env)
+                if row.error:
+                    log(f"{name}: {film.stem}: {row.error}")
+                rows.append(row)
+            tables.append(table(world, args.rank, rows))
+            results[name] = {"model": world.model, "rank": args.rank, "model_args": list(world.model_args),
+                             "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds, "error": r.error}
+                                       for r in rows},
+                             "overall": overall(rows)}
+    finally:
+        shutil.rmtree(config_dir, ignore_errors=True)
+    end_load = load()
+    summary = {"worlds": results, "score_extra_args": extra, "load_average_start": start_load,
+               "load_average_end": end_load, "cpu_count": os.cpu_count(),
+               "seconds": round(time.perf_counter() - started, 1)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print("\n\n".join(tables))
+        print(f"\nload average (1, 5, 15 min): {start_load} at start, {end_load} at end; "
+              f"{os.cpu_count()} CPUs; {summary['seconds']:.0f} s in all")
+    failed = any(f["error"] for w in results.values() for f in w["films"].values())
+    return 1 if failed or not results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
