@@ -14,7 +14,6 @@ are looked at without any network access.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from autofoley._cli.display import print_json
 from autofoley._cli.flags import add_common_flags
 from autofoley.atomic import write_json
 from autofoley.cache import cache_root, text_digest
+from autofoley.models.registry import aisfx_checkpoint
 
 log = logging.getLogger("autofoley")
 
@@ -156,19 +156,6 @@ def _audio_needs(entry: dict, root: Path) -> str | None:
     weights = entry.get("weights")
     if weights and not (root / weights).is_file():
         return "reinstall autofoley (shipped weights missing)"
-    return None
-
-
-def aisfx_checkpoint() -> Path | None:
-    """``backbones.aisfx.installed_checkpoint`` without importing torch (that
-    module builds the network): the same lookup, kept in step by a test."""
-    spec = importlib.util.find_spec("aisfx")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "models" / "checkpoint.pth"
-        if path.is_file():
-            return path
     return None
 
 

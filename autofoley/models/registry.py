@@ -229,6 +229,21 @@ def _audio_config(rel: str) -> tuple[dict, Path]:
         raise ModelError(f"audio model config unreadable ({exc})", path, "reinstall autofoley") from None
 
 
+def aisfx_checkpoint() -> Path | None:
+    """``aisfx/models/checkpoint.pth`` of an installed aisfx wheel, found
+    without importing the package (its import pulls in librosa) or torch."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("aisfx")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "models" / "checkpoint.pth"
+        if path.is_file():
+            return path
+    return None
+
+
 def _audio_registry_spec(name: str, entry: dict) -> AudioSpec:
     config, config_path = _audio_config(entry["config"])
     backbone = entry.get("backbone", config["backbone"])
@@ -237,9 +252,7 @@ def _audio_registry_spec(name: str, entry: dict) -> AudioSpec:
         clip_identity = resolve_clip(entry["clip_model"], entry.get("clip_pretrained")).identity
     backbone_weights = entry.get("backbone_weights")
     if backbone_weights == "aisfx-package":
-        from autofoley.models.backbones.aisfx import installed_checkpoint
-
-        found = installed_checkpoint()
+        found = aisfx_checkpoint()
         if found is None:
             raise ModelError(f"'{name}' needs the aisfx package's pretrained weights", None,
                              "pip install --no-deps aisfx")

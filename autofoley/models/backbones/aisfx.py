@@ -17,13 +17,14 @@ then cuts along the wrong axis; here frames are always the time axis.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from autofoley.models.registry import aisfx_checkpoint as installed_checkpoint  # noqa: F401
 
 from .cnn14 import ConvBlock
 
@@ -102,19 +103,6 @@ class AisfxNet(nn.Module):
             x = block(x, pool=i < last)
         x = x.mean(dim=3)  # over mels
         return x.amax(dim=2)  # over time
-
-
-def installed_checkpoint() -> Path | None:
-    """``aisfx/models/checkpoint.pth`` of an installed aisfx wheel, found
-    without importing the package (its import pulls in librosa)."""
-    spec = importlib.util.find_spec("aisfx")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "models" / "checkpoint.pth"
-        if path.is_file():
-            return path
-    return None
 
 
 def _numpy_globals() -> list:
