@@ -102,8 +102,10 @@ def _convert(action: argparse.Action, key: str, value, path: Path):
     return out if isinstance(value, list) or action.nargs in ("+", "*") else out[0]
 
 
-def read_layer(name: str, path: Path, parser: argparse.ArgumentParser, command: str) -> Layer:
-    """The settings ``path`` gives ``command``, checked against its parser."""
+def read_layer(name: str, path: Path, parser: argparse.ArgumentParser, command: str,
+               known: set[str]) -> Layer:
+    """The settings ``path`` gives ``command``, checked against its parser;
+    ``known``: the flags (dests) of every command."""
     data = _read_toml(path)
     actions = {a.dest: a for a in parser._actions if a.option_strings}
     section = data.get(command) if isinstance(data.get(command), dict) else {}
@@ -118,7 +120,7 @@ def read_layer(name: str, path: Path, parser: argparse.ArgumentParser, command: 
         if action is None:
             # A top-level key of another command's flag is fine (one file
             # serves every command); anything else is a typo worth saying.
-            if in_section or dest not in _ALL_DESTS:
+            if in_section or dest not in known:
                 raise UsageError(f"'{key}' is not a setting of 'autofoley {command}'", path,
                                  "use a flag's long name, e.g. clip-model")
             continue
@@ -126,30 +128,22 @@ def read_layer(name: str, path: Path, parser: argparse.ArgumentParser, command: 
     return layer
 
 
-_ALL_DESTS: set[str] = set()
-
-
 def layers_for(parser: argparse.ArgumentParser, command: str, start: Path | None,
-               explicit: Path | None) -> list[Layer]:
+               explicit: Path | None, known: set[str]) -> list[Layer]:
     """The config layers of ``command``, weakest first; ``start`` is where
-    the project file is looked for (the film's or footage folder)."""
+    the project file is looked for (the film's or footage folder);
+    ``known``: the flags of every command (a top-level key may be another's)."""
     layers = []
     user = user_config_path()
     if user.is_file():
-        layers.append(read_layer("user", user, parser, command))
+        layers.append(read_layer("user", user, parser, command, known))
     if start is not None:
         project = find_project_config(start.expanduser().resolve())
         if project is not None:
-            layers.append(read_layer("project", project, parser, command))
+            layers.append(read_layer("project", project, parser, command, known))
     if explicit is not None:
-        layers.append(read_layer("--config", explicit.expanduser(), parser, command))
+        layers.append(read_layer("--config", explicit.expanduser(), parser, command, known))
     return layers
-
-
-def register_dests(parser: argparse.ArgumentParser) -> None:
-    """Remember every flag any command has, so a top-level key meant for
-    another command is not taken for a typo."""
-    _ALL_DESTS.update(a.dest for a in parser._actions if a.option_strings)
 
 
 def describe(args: argparse.Namespace, parser: argparse.ArgumentParser,

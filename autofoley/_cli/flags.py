@@ -205,7 +205,7 @@ def add_sync_flags(p: argparse.ArgumentParser) -> None:
         default = getattr(d, name)
         names = [flag, _SHORT[name]] if name in _SHORT else [flag]
         g.add_argument(*names, dest=name, type=kind, default=None,
-                       help=text + (f" (default {default})" if default is not None else ""))
+                       help=text if "default" in text else f"{text} (default {default})")
     g.add_argument("--sync-config", type=Path, default=None,
                    help="JSON of placement settings (e.g. written by 'autofoley tune')")
 

@@ -85,12 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _config_layers(command, args) -> list:
     """The config files that apply to this command line (``config.py``)."""
-    config.register_dests(command)
-    for other in args.commands.values():
-        config.register_dests(other)
+    known = {a.dest for p in args.commands.values() for a in p._actions if a.option_strings}
     films = getattr(args, "film", None) or getattr(args, "folder", None)
     start = Path(films[0] if isinstance(films, list) else films) if films else Path.cwd()
-    return config.layers_for(command, args.command, start, args.config)
+    return config.layers_for(command, args.command, start, args.config, known)
 
 
 def _print_config(args, command, layers, argv) -> int:

@@ -171,7 +171,6 @@ def index_library(root: "Path", csv_path: "Path | str | None", mode: str, clip, 
     built = build_library_index(scan, mode, clip, audio, template=template, use_cache=use_cache,
                                 split=split, store_dir=store_dir, hybrid_weight=hybrid_weight,
                                 batch_size=batch_size, reporter=reporter)
-    # The result keeps the scan's files (batch's library key is computed
-    # from them); what the audio encoder could not read joins skipped.
-    built.files = scan
-    return built
+    # The result keeps the scan's whole files (batch's library key is
+    # computed from them) beside the entries ranked (takes, for audio).
+    return dataclasses.replace(built, files=scan)
