@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 DEFAULT_STEP = 0.1  # seconds per similarity segment (Demarchi: 0.1 s)
 DEFAULT_BATCH_SIZE = 64  # frames per encoder batch
+# Seconds between region samples: 3 squares every 0.5 s cost 0.6 x the
+# encoder work of the 0.1 s frame grid.
+DEFAULT_REGION_STEP = 0.5
 DEFAULT_AMBIENCE_GAIN_DB = -12.0  # beds sit below SFX
 DEFAULT_LAYOUT = "standard"
 FRAME_FITS = ("crop", "pad")
@@ -51,6 +54,15 @@ class ScoreOptions:
     scene_threshold: float = DEFAULT_THRESHOLD
     min_scene_len: float = DEFAULT_MIN_SCENE_LEN
     dissolve_window: float = DEFAULT_GRADUAL_WINDOW  # 0: hard cuts only
+    # Region evidence (placement/regions.py): three squares along the frame
+    # encoded every ``region_step`` s, so a second thing on screen is heard
+    # and each sound is panned to where it is; ``pan=False`` keeps SFX centred.
+    regions: bool = True
+    region_step: float = DEFAULT_REGION_STEP
+    pan: bool = True
+    # Encode only the frames that change (placement/sparse.py); True: every
+    # frame of the grid goes through the image tower.
+    dense: bool = False
     # Placement settings; None: resolved from the model's and the user's
     # defaults, then ``sync_config`` (a JSON file) and ``sync_overrides``
     # ({SyncParams field: value}, the flags a user gave).
@@ -85,10 +97,13 @@ class ScoreOptions:
         return asdict(self)
 
 
-def resolve_options(options: ScoreOptions, spec: "ClipSpec") -> ScoreOptions:
+def resolve_options(options: ScoreOptions, spec: "ClipSpec",
+                    logit_scale: float | None = None) -> ScoreOptions:
     """``options`` with rank, audio model, frame fit and placement settings
-    fixed for the CLIP model ``spec`` (see the module docstring). Resolving
-    resolved options changes nothing."""
+    fixed for the CLIP model ``spec`` (see the module docstring). With the
+    loaded model's ``logit_scale``, a temperature left open becomes the
+    model's own (1 / logit scale). Resolving resolved options changes
+    nothing."""
     rank, audio_model = choose_rank(options.rank, spec.name, options.audio_model)
     defaults = spec.defaults or {}
     frame_fit = options.frame_fit or defaults.get("frame_fit") or "crop"
@@ -99,5 +114,7 @@ def resolve_options(options: ScoreOptions, spec: "ClipSpec") -> ScoreOptions:
     elif options.sync_overrides:
         sync = SyncParams.from_dict({**sync.to_dict(), **{
             k: v for k, v in options.sync_overrides.items() if v is not None}})
+    if sync.temperature is None and logit_scale:
+        sync = sync.replace(temperature=round(1.0 / logit_scale, 6))
     return replace(options, rank=rank, audio_model=audio_model, frame_fit=frame_fit, sync=sync,
                    sync_config=None, sync_overrides={})

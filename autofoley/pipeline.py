@@ -27,9 +27,10 @@ from autofoley.models.clip import ClipEncoder, load_clip
 from autofoley.models.registry import DEFAULT_CLIP_MODEL
 from autofoley.options import ScoreOptions, resolve_options
 from autofoley.output.publish import clean_stale, publish, staging
-from autofoley.placement.embed import FrameEmbeddings, embed_film
+from autofoley.placement.embed import FrameEmbeddings, embed_film, embed_regions
 from autofoley.placement.matching import Matches, match_film
 from autofoley.placement.scenes import detect_scenes
+from autofoley.placement.sparse import DENSE, SparsePlan, cut_segments
 from autofoley.progress import NullReporter
 from autofoley.records import Placement, Scene, VideoInfo, to_plain
 
@@ -84,7 +85,7 @@ class Scorer:
         # Resolved once, here: rank "auto", the model's and the user's
         # placement defaults and frame fit, so events.json and the batch
         # settings key record what was really used.
-        self.options = resolve_options(options, self.encoder.spec)
+        self.options = resolve_options(options, self.encoder.spec, self.encoder.logit_scale)
         preflight(self.options)
         self.audio_encoder = None
         if self.options.rank != "text":
@@ -142,7 +143,14 @@ class Scorer:
                                    opts.min_scene_len, opts.dissolve_window)
         with reporter.stage("embed frames") as update:
             frames = embed_film(video, self.encoder, opts.step, opts.batch_size, opts.use_cache,
-                                opts.frame_fit, progress=update)
+                                opts.frame_fit, progress=update,
+                                plan=DENSE if opts.dense else SparsePlan(),
+                                cuts=cut_segments(scenes, opts.step))
+        if opts.regions:
+            with reporter.stage("embed regions") as update:
+                frames = replace(frames, regions=embed_regions(
+                    video, self.encoder, opts.region_step, opts.step, opts.batch_size,
+                    opts.use_cache, progress=update))
         return video, scenes, frames
 
     def score(self, film: str | Path, library: str | Path, out_dir: str | Path | None = None,
@@ -167,7 +175,7 @@ class Scorer:
         name = name or video.path.stem
         with reporter.stage("match"):
             matches = match_film(frames.vectors, frames.step, scenes, index, opts.sync, video.fps,
-                                 ambience=opts.ambience)
+                                 ambience=opts.ambience, regions=frames.regions, pan=opts.pan)
         with staging(out_dir) as tmp:
             outputs = self._write(video, scenes, matches.placements, tmp, name, reporter,
                                   matches, index)

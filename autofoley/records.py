@@ -96,6 +96,13 @@ class Placement:
     # End of the on-screen event the sound was synced to; a sound shorter than
     # its event ends (``end``) before it. 0 means the same as ``end``.
     event_end: float = 0.0
+    # Stereo position over time: (seconds from ``start``, pan from -1 left to
+    # +1 right) keyframes, linear between them; empty: centre.
+    pan: tuple[tuple[float, float], ...] = field(default_factory=tuple)
+    # "once" (one-shot, or long enough), "loop" (one of consecutive clips of a
+    # continuous sound covering its event: ``loop_index`` 0, 1, ...).
+    playback: str = "once"
+    loop_index: int = 0
 
     @property
     def duration(self) -> float:
@@ -124,6 +131,9 @@ class Placement:
             "fade_out": self.fade_out,
             "gain_db": self.gain_db,
             "alternates": [{"file": f, "score": round(float(s), 6)} for f, s in self.alternates],
+            "pan": [[t, p] for t, p in self.pan],
+            "playback": self.playback,
+            "loop_index": self.loop_index,
         }
 
 

@@ -19,6 +19,12 @@ a hit when its class matches an on-screen thing and their spans have IoU >=
 truth and the time ``score`` took. Overall SFX figures pool every film's hits,
 placements and truth events (micro-average); cut F1 and ambience accuracy are
 means over films; the onset error is the median over every film's median.
+Detection F1 counts a placed sound as right when it overlaps an on-screen thing
+of its class at all. A "held out" row pools the films whose truth says
+``held_out`` (the demo world's two; every lab film). The last line gives, per
+minute of film, the seconds ``score`` spent encoding frames, encoding regions
+and matching (from ``score --json``): pass ``--no-cache`` to measure encoding
+from scratch.
 
 Only the CLI is used (never autofoley's modules), so the script keeps working
 while the package is refactored. ``evaluate --json`` is parsed when the CLI
@@ -78,6 +84,8 @@ WORLDS = {
 }
 
 METRIC_KEYS = ("cut_f1", "sfx_precision", "sfx_recall", "sfx_f1", "median_onset_error", "ambience_accuracy")
+# score's stages whose cost per film minute is printed: encoding against matching.
+STAGES = ("embed frames", "embed regions", "match")
 
 
 @dataclass
@@ -86,6 +94,9 @@ class Row:
     metrics: dict = field(default_factory=dict)
     seconds: float = float("nan")
     error: str = ""
+    held_out: bool = True
+    duration: float = float("nan")  # seconds of film
+    timings: dict = field(default_factory=dict)  # score's stage -> seconds
 
 
 def log(message: str) -> None:
@@ -124,8 +135,12 @@ def run_film(cli: list[str], world: World, film: Path, out: Path, rank: str, ext
              full: bool, timeout: float, use_json: bool, env: dict) -> Row:
     row = Row(film.stem)
     truth = world.root / "truth" / f"{film.stem}.json"
+    try:
+        row.held_out = bool(json.loads(truth.read_text(encoding="utf-8")).get("held_out", True))
+    except (OSError, json.JSONDecodeError):
+        pass
     score = cli + ["score", str(film), "--library", str(world.root / "library"), "--out", str(out),
-                   "--rank", rank, "--quiet", *world.model_args]
+                   "--rank", rank, "--quiet", "--json", *world.model_args]
     if not full:
         score += ["--no-render", "--no-report"]
     score += extra
@@ -140,6 +155,12 @@ def run_film(cli: list[str], world: World, film: Path, out: Path, rank: str, ext
     if proc.returncode != 0:
         row.error = f"score exit {proc.returncode}: {(proc.stderr.strip().splitlines() or ['?'])[-1][:160]}"
         return row
+    try:
+        summary = json.loads(proc.stdout)
+        row.timings = summary.get("timings", {})
+        row.duration = float(summary.get("duration", float("nan")))
+    except (json.JSONDecodeError, TypeError, ValueError):
+        pass  # an older CLI: no stage timings
     evaluate = cli + ["evaluate", str(out / f"{film.stem}.otio"), "--truth", str(truth),
                       "--library-truth", str(world.root / "truth" / "library.json")]
     if use_json:
@@ -179,6 +200,12 @@ def overall(rows: list[Row]) -> dict:
         r = hits / truth if truth else 1.0
         out.update(sfx_precision=p, sfx_recall=r, sfx_f1=2 * p * r / (p + r) if p + r else 0.0,
                    sfx_hits=hits, sfx_placed=placed, sfx_truth=truth)
+    if all("detection_hits" in m for m in ok):
+        placed = sum(m["sfx_placed"] for m in ok)
+        truth = sum(m["sfx_truth"] for m in ok)
+        dp = sum(m["detection_hits"] for m in ok) / placed if placed else (1.0 if not truth else 0.0)
+        dr = sum(m["detection_found"] for m in ok) / truth if truth else 1.0
+        out["detection_f1"] = 2 * dp * dr / (dp + dr) if dp + dr else 0.0
     else:  # text output: no counts, so average the films
         for k in ("sfx_precision", "sfx_recall", "sfx_f1"):
             out[k] = statistics.mean(m[k] for m in ok if m.get(k) is not None)
@@ -191,20 +218,30 @@ def overall(rows: list[Row]) -> dict:
 
 
 def table(world: World, rank: str, rows: list[Row]) -> str:
-    head = (f"{'film':<24} {'cut F1':>6} {'SFX P':>6} {'SFX R':>6} {'SFX F1':>6} {'onset':>6} {'amb':>5} "
-            f"{'hit/placed/truth':>17} {'time':>6}")
+    head = (f"{'film':<24} {'cut F1':>6} {'SFX P':>6} {'SFX R':>6} {'SFX F1':>6} {'det F1':>6} "
+            f"{'onset':>6} {'amb':>5} {'hit/placed/truth':>17} {'time':>6}")
     lines = [f"world {world.name} · model {world.model} · rank {rank} · {len(rows)} films", head]
 
     def line(name: str, m: dict, seconds: float | None) -> str:
         counts = (f"{m['sfx_hits']}/{m['sfx_placed']}/{m['sfx_truth']}" if "sfx_hits" in m else "")
         return (f"{name:<24} {_f(m.get('cut_f1')):>6} {_f(m.get('sfx_precision')):>6} {_f(m.get('sfx_recall')):>6} "
-                f"{_f(m.get('sfx_f1')):>6} {_f(m.get('median_onset_error'), 2, 's'):>6} "
+                f"{_f(m.get('sfx_f1')):>6} {_f(m.get('detection_f1')):>6} "
+                f"{_f(m.get('median_onset_error'), 2, 's'):>6} "
                 f"{_f(m.get('ambience_accuracy')):>5} {counts:>17} {_f(seconds, 0, 's'):>6}")
 
     for r in rows:
         lines.append(f"{r.film:<24} FAILED: {r.error}" if r.error else line(r.film, r.metrics, r.seconds))
     total = sum(r.seconds for r in rows if r.seconds == r.seconds)
     lines.append(line("overall", overall(rows), total))
+    held = [r for r in rows if r.held_out]
+    if held and len(held) < len(rows):
+        lines.append(line("held out (not tuned on)", overall(held),
+                          sum(r.seconds for r in held if r.seconds == r.seconds)))
+    minutes = sum(r.duration for r in rows if r.duration == r.duration) / 60.0
+    if minutes > 0 and any(r.timings for r in rows):
+        cost = ", ".join(f"{stage} {sum(r.timings.get(stage, 0.0) for r in rows) / minutes:.2f} s"
+                         for stage in STAGES)
+        lines.append(f"per film minute: {cost} (with --no-cache: encoding from scratch)")
     return "\n".join(lines)
 
 
@@ -266,9 +303,12 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
             tables.append(table(world, args.rank, rows))
             results[name] = {"model": world.model, "rank": args.rank, "model_args": list(world.model_args),
-                             "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds, "error": r.error}
+                             "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds,
+                                                "error": r.error, "held_out": r.held_out,
+                                                "duration": r.duration, "timings": r.timings}
                                        for r in rows},
-                             "overall": overall(rows)}
+                             "overall": overall(rows),
+                             "held_out": overall([r for r in rows if r.held_out])}
     finally:
         shutil.rmtree(config_dir, ignore_errors=True)
     end_load = load()

@@ -18,6 +18,7 @@ from autofoley.options import (
     DEFAULT_AMBIENCE_GAIN_DB,
     DEFAULT_BATCH_SIZE,
     DEFAULT_LAYOUT,
+    DEFAULT_REGION_STEP,
     DEFAULT_STEP,
     FRAME_FITS,
 )
@@ -68,6 +69,15 @@ non_negative = number(float, 0.0)
 fraction = number(float, 0.0, 1.0)
 count = number(int, 1)
 non_negative_int = number(int, 0)
+
+
+def choice(*names: str):
+    """An argparse type accepting one of ``names``."""
+    def parse(text: str) -> str:
+        if text not in names:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(names)}")
+        return text
+    return parse
 decibels = number(float, -96.0, 24.0)
 
 
@@ -178,17 +188,35 @@ def add_picture_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dissolve-window", type=non_negative, default=DEFAULT_GRADUAL_WINDOW,
                    help="seconds between frames compared to find dissolves; 0: hard cuts only "
                         "(default: %(default)s)")
+    g.add_argument("--dense", action="store_true",
+                   help="encode every frame of the grid (default: only the frames that change; "
+                        "the others are interpolated, within 0.02 cosine)")
+    g.add_argument("--no-regions", action="store_true",
+                   help="encode whole frames only: faster, but a second thing on screen is "
+                        "often not heard, and SFX are not panned")
+    g.add_argument("--region-step", type=number(float, 0.05, 10.0), default=DEFAULT_REGION_STEP,
+                   help="seconds between encodings of the frame's three regions, 0.05-10 "
+                        "(default: %(default)s)")
 
 
 # The placement flags, SyncParams field -> (flag, type, help). Their defaults
 # are None so that the model's and the user's settings apply unless a flag is
 # given (options.py).
 SYNC_FLAGS = {
-    "threshold": ("--threshold", fraction, "softmax score a segment needs, 0..1 (t)"),
-    "stability": ("--stability", fraction, "allowed deviation from the run mean, 0..1 (d)"),
-    "temperature": ("--temperature", positive, "softmax temperature over cosines, > 0"),
+    "threshold": ("--threshold", fraction, "probability where an SFX event starts, 0..1 (t)"),
+    "release": ("--release", fraction,
+                "an event lasts while its probability stays above this x --threshold, 0..1"),
+    "decoder": ("--decoder", choice("hysteresis", "stable"),
+                "events by hysteresis, or Demarchi's threshold + stability runs ('stable')"),
+    "stability": ("--stability", fraction,
+                  "'stable' decoder: allowed deviation from the run mean, 0..1 (d)"),
+    "temperature": ("--temperature", positive,
+                    "softmax temperature over cosines, > 0 (default: the model's own, "
+                    "1 / its logit scale)"),
     "min_event": ("--min-event", non_negative, "shortest SFX event, seconds"),
     "merge_gap": ("--merge-gap", non_negative, "merge same-sound events closer than this, seconds"),
+    "merge_ratio": ("--merge-ratio", non_negative,
+                    "... or closer than this x the shorter event"),
     "max_overlap": ("--max-overlap", count, "most SFX sounding at once (K), >= 1"),
     "shortlist_k": ("--shortlist-k", count, "candidates per shortlist window, >= 1"),
     "min_similarity": ("--min-similarity", number(float, -1.0, 1.0),
@@ -199,8 +227,8 @@ _SHORT = {"threshold": "-t", "stability": "-d"}
 
 def add_sync_flags(p: argparse.ArgumentParser) -> None:
     d = SyncParams()
-    g = p.add_argument_group("placement (Demarchi AutoSync; defaults: the model's tuned "
-                             "settings, else these)")
+    g = p.add_argument_group("placement (defaults: these, or your 'tune --set-default' "
+                             "settings)")
     for name, (flag, kind, text) in SYNC_FLAGS.items():
         default = getattr(d, name)
         names = [flag, _SHORT[name]] if name in _SHORT else [flag]
@@ -214,6 +242,9 @@ def add_output_flags(p: argparse.ArgumentParser) -> None:
     """What a scoring run writes; shared by ``score`` and ``batch``."""
     g = p.add_argument_group("output")
     g.add_argument("--no-ambience", action="store_true", help="place no ambience beds")
+    g.add_argument("--no-pan", action="store_true",
+                   help="keep every SFX centred (default: panned to where its thing is on "
+                        "screen, from the frame's regions)")
     g.add_argument("--ambience-gain", type=decibels, default=DEFAULT_AMBIENCE_GAIN_DB,
                    help="ambience level relative to SFX, dB, -96..24 (default: %(default)s)")
     g.add_argument("--no-render", action="store_true",
@@ -261,6 +292,8 @@ def options_from_args(args):
         step=args.step, batch_size=args.batch_size, frame_fit=args.frame_fit,
         scene_threshold=args.scene_threshold, min_scene_len=args.min_scene_len,
         dissolve_window=args.dissolve_window,
+        regions=not args.no_regions, region_step=args.region_step, dense=args.dense,
+        pan=not getattr(args, "no_pan", False),
         sync_config=str(args.sync_config) if args.sync_config else None,
         sync_overrides={k: getattr(args, k) for k in SYNC_FLAGS if getattr(args, k) is not None},
         text_template=args.text_template, rank=args.rank, audio_model=args.audio_model,

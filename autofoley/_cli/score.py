@@ -154,10 +154,13 @@ def cmd_tune(args) -> int:
             "rank": scorer.options.rank, "audio_model": scorer.options.audio_model,
             "films": [str(f) for f in args.films], "loss": result.best_loss,
             "start_loss": result.start_loss, "points": result.points}
-    save_sync(args.out, result.best, **meta)
+    # Written relative, like the shipped defaults: the temperature stays "the
+    # model's own" unless the user gave one (tuning never changes it).
+    best = result.best if args.temperature is not None else result.best.replace(temperature=None)
+    save_sync(args.out, best, **meta)
     if args.set_default:
         save_sync(model_defaults_path(encoder.spec.name, scorer.options.rank,
-                                      scorer.options.audio_model), result.best, **meta)
+                                      scorer.options.audio_model), best, **meta)
     if args.json:
         print_json({**result.to_dict(), "written": str(args.out)})
     else:

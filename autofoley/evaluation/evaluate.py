@@ -263,8 +263,9 @@ def read_timeline(path: str | Path) -> tuple[list[Placed], list[float]]:
     except Exception as exc:  # OTIO raises its own exception types for bad files
         raise InputError(f"not a readable OpenTimelineIO file ({exc})", path,
                          "pass the .otio that 'autofoley score' wrote") from None
+    # A loop's clips are one placed sound: its first clip carries the event.
     placed = [Placed(c["file"], c["start"], c["event_end"] or c["end"], c["role"] or "sfx")
-              for c in clips]
+              for c in clips if not (c["role"] == "sfx" and c.get("loop_index"))]
     starts = sorted(m.marked_range.start_time.to_seconds() for m in timeline.tracks.markers)
     return placed, [s for s in starts if s > 1e-6]
 

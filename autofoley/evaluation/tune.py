@@ -28,21 +28,21 @@ from autofoley.evaluation.evaluate import (
     evaluate_placements,
 )
 from autofoley.placement.matching import match_film
+from autofoley.placement.regions import Regions
 from autofoley.placement.sync import SyncParams
 
 ONSET_WEIGHT = 0.25
 ONSET_SCALE = 1.0  # seconds
 
+# Settings that mean the same for every model: probabilities (the model's
+# own temperature turns cosines into them), fractions and seconds. No raw
+# cosine floor and no temperature: those are numbers of one model's scale.
 DEFAULT_GRID: dict[str, list] = {
-    "threshold": [0.05, 0.1, 0.2, 0.3, 0.5],
-    "stability": [0.25, 0.5, 1.0],
-    "temperature": [0.01, 0.03, 0.1],
-    "min_event": [0.2, 0.5, 1.0],
-    "max_overlap": [1, 2],
-    "score_mode": ["softmax", "vs_background"],
-    # "auto": the 0/25/50/75th percentiles of the films' best cosine per segment,
-    # so the floor adapts to the model's similarity scale.
-    "min_similarity": "auto",
+    "threshold": [0.5, 0.6, 0.7, 0.8, 0.9],
+    "release": [0.3, 0.5, 0.7],
+    "min_event": [0.5, 1.0, 1.5],
+    "max_overlap": [1, 2, 3],
+    "merge_ratio": [0.0, 0.5, 1.0],
 }
 
 
@@ -56,6 +56,7 @@ class FilmData:
     scenes: list
     fps: object
     truth: dict
+    regions: Regions | None = None
 
 
 @dataclass
@@ -91,23 +92,13 @@ def evaluate_params(films: list[FilmData], index, library: LibraryTruth,
     reported metrics place them."""
     metrics = {}
     for f in films:
-        matches = match_film(f.vectors, f.step, f.scenes, index, params, f.fps, ambience=ambience)
+        matches = match_film(f.vectors, f.step, f.scenes, index, params, f.fps, ambience=ambience,
+                             regions=f.regions, pan=False)
         placed = [Placed(str(p.sound.path), p.start, p.synced_end, p.role)
-                  for p in matches.placements]
+                  for p in matches.placements if not (p.role == "sfx" and p.loop_index)]
         cuts = [s.start for s in f.scenes[1:]]
         metrics[f.name] = evaluate_placements(placed, cuts, f.truth, library)
     return float(np.mean([film_loss(m) for m in metrics.values()])), metrics
-
-
-def expand_grid(grid: dict[str, list], films: list[FilmData], index) -> dict[str, list]:
-    out = dict(grid)
-    if out.get("min_similarity") == "auto":
-        sfx = index.vectors[index.of_kind("sfx")]
-        best = np.concatenate([(f.vectors @ sfx.T).max(axis=1) for f in films]) if len(sfx) else \
-            np.zeros(1)
-        out["min_similarity"] = [-1.0] + [round(float(q), 4)
-                                          for q in np.percentile(best, [25, 50, 75])]
-    return out
 
 
 def tune(films: list[FilmData], index, library: LibraryTruth, start: SyncParams | None = None,
@@ -115,7 +106,7 @@ def tune(films: list[FilmData], index, library: LibraryTruth, start: SyncParams 
          progress: Callable[[int, int], None] | None = None) -> TuneResult:
     """Exhaustive search; ties keep the earlier point (the start comes first)."""
     start = start or SyncParams()
-    grid = expand_grid(grid or DEFAULT_GRID, films, index)
+    grid = grid or DEFAULT_GRID
     names = list(grid)
     points = [start] + [start.replace(**dict(zip(names, values)))
                         for values in itertools.product(*(grid[n] for n in names))]
@@ -148,5 +139,5 @@ def load_films(scorer, films: list[Path], truth_dir: Path,
                              "put <film stem>.json in the --truth folder")
         video, scenes, frames = scorer.analyse(film, reporter)
         out.append(FilmData(Path(film).stem, frames.vectors, frames.step, scenes, video.fps,
-                            json.loads(truth_path.read_text(encoding="utf-8"))))
+                            json.loads(truth_path.read_text(encoding="utf-8")), frames.regions))
     return out

@@ -103,6 +103,21 @@ def load_audio(path: str | Path, sr: int = 48000, offset: float = 0.0,
     Returns float32 of shape (channels, samples); an empty read gives
     (channels, 0). Raises InputError naming the file when it cannot be decoded.
     """
+    data, file_sr = load_native(path, offset, duration)
+    if file_sr != sr and data.shape[1]:
+        from scipy.signal import (
+            resample_poly,  # here: importing scipy.signal takes seconds
+        )
+
+        ratio = Fraction(sr, file_sr).limit_denominator(1000)
+        data = resample_poly(data, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
+    return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def load_native(path: str | Path, offset: float = 0.0,
+                duration: float | None = None) -> tuple[np.ndarray, int]:
+    """(float32 (channels, samples), the file's own rate): ``load_audio``
+    without resampling, for what does not need a given rate (an envelope)."""
     path = Path(path)
     try:
         data, file_sr = _read_soundfile(path, offset, duration)
@@ -113,14 +128,7 @@ def load_audio(path: str | Path, sr: int = 48000, offset: float = 0.0,
         # at full scale in the mix and defeat its peak normalisation.
         log.warning("%s: NaN or infinite samples replaced by silence", path)
         data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
-    if file_sr != sr and data.shape[1]:
-        from scipy.signal import (
-            resample_poly,  # here: importing scipy.signal takes seconds
-        )
-
-        ratio = Fraction(sr, file_sr).limit_denominator(1000)
-        data = resample_poly(data, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
-    return np.ascontiguousarray(data, dtype=np.float32)
+    return data, file_sr
 
 
 def to_stereo(data: np.ndarray) -> np.ndarray:

@@ -38,6 +38,15 @@ def sample_times(duration: float, step: float) -> np.ndarray:
 
 
 FITS = ("crop", "pad")
+# Region evidence (placement/regions.py): three squares side by side along
+# the frame's long axis, its first, middle and last square.
+REGIONS = 3
+
+
+def fit_shape(size: int, fit: str) -> tuple[int, int]:
+    """(height, width) of one decoded frame for ``fit``: a square, or for
+    ``regions`` the three squares side by side."""
+    return (size, size * REGIONS) if fit == "regions" else (size, size)
 
 
 def fit_filter(size: int, fit: str) -> str:
@@ -54,6 +63,14 @@ def fit_filter(size: int, fit: str) -> str:
     if fit == "pad":
         return (f"scale={size}:{size}:force_original_aspect_ratio=decrease:flags=bicubic,"
                 f"pad={size}:{size}:(ow-iw)/2:(oh-ih)/2:color=black")
+    if fit == "regions":
+        # Shortest side to ``size``; square k of 3 starts k/2 of the way along
+        # the long side (the short side's offset is 0), then side by side.
+        crops = "".join(f"[r{k}]crop={size}:{size}:(iw-ow)*{k}/2:(ih-oh)*{k}/2[c{k}];"
+                        for k in range(REGIONS))
+        return (f"scale={size}:{size}:force_original_aspect_ratio=increase:flags=bicubic,"
+                f"split={REGIONS}" + "".join(f"[r{k}]" for k in range(REGIONS)) + ";"
+                + crops + "".join(f"[c{k}]" for k in range(REGIONS)) + f"hstack={REGIONS}")
     raise ValueError(f"frame fit must be one of {FITS}, not {fit!r}")
 
 
@@ -80,7 +97,8 @@ def iter_frames(path: str | Path, step: float = 0.1, size: int = 224,
           + fit_filter(size, fit))
     args = [tool("ffmpeg"), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
             "-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    frame_bytes = size * size * 3
+    height, width = fit_shape(size, fit)
+    frame_bytes = height * width * 3
     expected = None if duration is None else len(sample_times(duration, step))
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, bufsize=frame_bytes * batch_size)
@@ -95,7 +113,7 @@ def iter_frames(path: str | Path, step: float = 0.1, size: int = 224,
             got = len(buf) // frame_bytes
             if got == 0:
                 break
-            pixels = np.frombuffer(buf[: got * frame_bytes], np.uint8).reshape(got, size, size, 3)
+            pixels = np.frombuffer(buf[: got * frame_bytes], np.uint8).reshape(got, height, width, 3)
             last = pixels[-1]
             yield FrameBatch(times=(np.arange(index, index + got) + 0.5) * step, pixels=pixels)
             index += got

@@ -59,6 +59,7 @@ class _Voice:
     fade_in: int  # samples
     fade_out: int  # samples
     stem: int  # index into STEMS
+    pan: tuple[tuple[int, float], ...] = ()  # (sample from start, -1..+1) keyframes; () centre
 
 
 def render_mix(placements: list[Placement], duration: float, out_path: Path, sr: int = 48000,
@@ -148,6 +149,7 @@ def _voice(p: Placement, sr: int, role_gain: dict[str, float]) -> _Voice:
         fade_in=max(0, int(round(fade_in * sr))),
         fade_out=max(0, int(round(fade_out * sr))),
         stem=STEMS.index(p.role),
+        pan=tuple((int(round(t * sr)), float(v)) for t, v in p.pan),
     )
 
 
@@ -166,6 +168,8 @@ def _render_block(voices: list[_Voice], sounds: "_SoundCache", b0: int, b1: int)
             continue
         chunk = audio[:, i0:i1] * np.float32(v.gain)
         _fade(chunk, i0, n, v.fade_in, v.fade_out)
+        if v.pan:
+            _pan(chunk, i0, v.pan)
         out[v.stem, :, v.start + i0 - b0: v.start + i1 - b0] += chunk
     return out
 
@@ -193,6 +197,21 @@ def _fade(chunk: np.ndarray, i0: int, n: int, fade_in: int, fade_out: int) -> No
         if fade_out:
             env = np.minimum(env, (n - 1 - i) / fade_out)
         chunk[:, a - i0: b - i0] *= env.astype(np.float32)
+
+
+def _pan(chunk: np.ndarray, i0: int, keys: tuple[tuple[int, float], ...]) -> None:
+    """Pan, in place, the stereo ``chunk`` (samples ``i0`` onwards of its
+    sound) along the keyframes, linear between them, held past the ends.
+
+    Equal power, scaled so the centre is unity (what an unpanned sound
+    plays at): left gain sqrt(2) cos(theta), right sqrt(2) sin(theta),
+    theta = (pan + 1) pi / 4. A sound crossing the frame keeps its loudness.
+    """
+    at, value = np.array([k[0] for k in keys], np.float64), np.array([k[1] for k in keys])
+    i = np.arange(i0, i0 + chunk.shape[1], dtype=np.float64)
+    theta = (np.interp(i, at, value) + 1.0) * (np.pi / 4)
+    chunk[0] *= (np.sqrt(2.0) * np.cos(theta)).astype(np.float32)
+    chunk[1] *= (np.sqrt(2.0) * np.sin(theta)).astype(np.float32)
 
 
 def _peak(x: np.ndarray) -> float:

@@ -175,6 +175,7 @@ def read_placements(path: str | Path) -> list[dict]:
                 "source_in": clip.source_range.start_time.to_seconds(),
                 "role": meta.get("role"),
                 "event_end": meta.get("event_end"),
+                "loop_index": meta.get("loop_index") or 0,
             })
     return out
 
@@ -341,6 +342,12 @@ def _sound_clip(p: Placement, frames: int, rate: float, role_gain: float) -> oti
         "entry_offset": float(sound.offset),
         "source_in": float(p.source_in),  # seconds from the entry, as in events.json
         "event_end": float(p.synced_end),
+        # Stereo position keyframes (seconds from the clip's start, -1 left to
+        # +1 right); the mix plays them. NLE formats without pan automation
+        # keep them here only.
+        "pan": [[float(t), float(v)] for t, v in p.pan],
+        "playback": p.playback,
+        "loop_index": int(p.loop_index),
     }
     return clip
 

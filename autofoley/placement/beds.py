@@ -8,11 +8,13 @@ from fractions import Fraction
 
 import numpy as np
 
+from autofoley.placement.sustain import CONTINUOUS, sustain_of
 from autofoley.placement.sync import Event
 from autofoley.records import Placement, Scene, SoundEntry
 
 CLICK_FADE = 0.01  # seconds: enough to avoid a click at a hard start/stop
 TRIM_FADE = 0.1  # seconds: fade-out when a sound is cut short of its natural end
+LOOP_CROSSFADE = 0.25  # seconds between loops of a continuous SFX (beds use 1 s)
 
 
 def frames(seconds: float, fps: Fraction) -> int:
@@ -26,42 +28,83 @@ def snap(seconds: float, fps: Fraction) -> float:
 
 def sfx_placements(events: list[Event], sounds: list[SoundEntry], series: np.ndarray,
                    first_segment: int, scene: int, step: float, fps: Fraction,
-                   n_alternates: int = 3) -> list[Placement]:
+                   n_alternates: int = 3,
+                   pans: list[tuple[tuple[float, float], ...]] | None = None) -> list[Placement]:
     """One placement per event. ``series`` is the scene's (T, C) score table,
     ``sounds[c]`` the entry of column c, ``first_segment`` the scene's offset
     in the film's segment grid.
 
-    A sound longer than its event is trimmed at the event's end with a fade;
-    a shorter one plays whole (its natural end is the right end).
+    A sound longer than its event is trimmed at the event's end with a fade.
+    A shorter one plays whole when it is a one-shot (its natural end is the
+    right end); a continuous one (sustain.py) is looped until the event
+    ends: consecutive clips of the file overlapping by a crossfade, as a
+    sound editor lays them, ``playback="loop"``.
     """
     out = []
-    for e in events:
+    for n, e in enumerate(events):
         sound = sounds[e.candidate]
         start_f = frames((first_segment + e.first) * step, fps)
         event_f = frames((first_segment + e.stop) * step, fps) - start_f
         sound_f = int(np.floor(sound.duration * fps + 1e-6))  # never past the file's end
-        length_f = min(event_f, sound_f)
-        if length_f <= 0:
+        if min(event_f, sound_f) <= 0:
             continue
-        trimmed = sound_f > event_f
-        length = float(length_f / fps)
         means = series[e.first:e.stop].mean(axis=0)
         order = [int(c) for c in np.argsort(-means, kind="stable") if c != e.candidate]
         alternates = tuple((str(sounds[c].path), float(means[c])) for c in order[:n_alternates])
-        out.append(Placement(
-            sound=sound,
-            start=float(start_f / fps),
-            end=float((start_f + length_f) / fps),
-            source_in=0.0,
-            score=float(e.score),
-            scene=scene,
-            role="sfx",
-            fade_in=CLICK_FADE,
-            fade_out=min(TRIM_FADE, length / 4) if trimmed else CLICK_FADE,
-            alternates=alternates,
-            event_end=float((start_f + event_f) / fps),
-        ))
+        loop = sound_f < event_f and sustain_of(sound) == CONTINUOUS
+        clips, xfade = loop_clips(start_f, start_f + event_f, sound_f, fps, LOOP_CROSSFADE) \
+            if loop else ([(start_f, min(event_f, sound_f))], 0.0)
+        pan = pans[n] if pans else ()
+        for i, (pos, length_f) in enumerate(clips):
+            length = float(length_f / fps)
+            last = i == len(clips) - 1
+            trimmed = last and length_f < sound_f
+            offset = float((pos - start_f) / fps)
+            out.append(Placement(
+                sound=sound,
+                start=float(pos / fps),
+                end=float((pos + length_f) / fps),
+                source_in=0.0,
+                score=float(e.score),
+                scene=scene,
+                role="sfx",
+                fade_in=CLICK_FADE if i == 0 else xfade,
+                fade_out=(min(TRIM_FADE, length / 4) if trimmed else CLICK_FADE) if last
+                else xfade,
+                alternates=alternates,
+                event_end=float((start_f + event_f) / fps),
+                pan=shift_pan(pan, offset),
+                playback="loop" if loop else "once",
+                loop_index=i,
+            ))
     return out
+
+
+def shift_pan(pan: tuple[tuple[float, float], ...], offset: float) -> tuple[tuple[float, float], ...]:
+    """Keyframes of a clip starting ``offset`` s into its event's."""
+    if not pan or offset <= 0:
+        return pan
+    at = np.interp(offset, [t for t, _ in pan], [v for _, v in pan])
+    return ((0.0, round(float(at), 3)),) + tuple((round(t - offset, 3), v) for t, v in pan
+                                                  if t > offset + 1e-9)
+
+
+def loop_clips(start_f: int, end_f: int, sound_f: int, fps: Fraction,
+               crossfade: float) -> tuple[list[tuple[int, int]], float]:
+    """A ``sound_f``-frame sound looped over frames [start_f, end_f): the
+    clips' (start frame, length) and the crossfade in seconds, each next
+    clip starting that long (at most a quarter of the sound) before the
+    last one ends."""
+    xfade_f = min(frames(crossfade, fps), sound_f // 4)
+    out = []
+    pos = start_f
+    while pos < end_f and sound_f > 0:
+        length_f = min(sound_f, end_f - pos)
+        out.append((pos, length_f))
+        if pos + length_f >= end_f:
+            break
+        pos += sound_f - xfade_f
+    return out, float(xfade_f / fps)
 
 
 def ambience_placements(scene: Scene, sound: SoundEntry, score: float, fps: Fraction,
@@ -74,29 +117,20 @@ def ambience_placements(scene: Scene, sound: SoundEntry, score: float, fps: Frac
     sound_f = int(np.floor(sound.duration * fps + 1e-6))
     if end_f <= start_f or sound_f <= 0:
         return []
-    xfade_f = min(frames(crossfade, fps), sound_f // 4)
-    out = []
-    pos = start_f
-    while pos < end_f:
-        length_f = min(sound_f, end_f - pos)
-        first, last = pos == start_f, pos + length_f >= end_f
-        out.append(Placement(
-            sound=sound,
-            start=float(pos / fps),
-            end=float((pos + length_f) / fps),
-            source_in=0.0,
-            score=float(score),
-            scene=scene.index,
-            role="ambience",
-            fade_in=CLICK_FADE * 5 if first else float(xfade_f / fps),
-            fade_out=CLICK_FADE * 5 if last else float(xfade_f / fps),
-            gain_db=gain_db,
-            alternates=alternates,
-        ))
-        if last:
-            break
-        pos += sound_f - xfade_f
-    return out
+    clips, xfade = loop_clips(start_f, end_f, sound_f, fps, crossfade)
+    return [Placement(
+        sound=sound,
+        start=float(pos / fps),
+        end=float((pos + length_f) / fps),
+        source_in=0.0,
+        score=float(score),
+        scene=scene.index,
+        role="ambience",
+        fade_in=CLICK_FADE * 5 if i == 0 else xfade,
+        fade_out=CLICK_FADE * 5 if i == len(clips) - 1 else xfade,
+        gain_db=gain_db,
+        alternates=alternates,
+    ) for i, (pos, length_f) in enumerate(clips)]
 
 
 def assign_tracks(placements: list[Placement], fps: Fraction) -> list[Placement]:

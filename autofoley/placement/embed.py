@@ -16,7 +16,9 @@ import numpy as np
 
 from autofoley.atomic import atomic_path
 from autofoley.cache import cache_dir, file_digest, text_digest
-from autofoley.media.frames import FrameBatch, iter_frames, sample_times
+from autofoley.media.frames import REGIONS, FrameBatch, iter_frames, sample_times
+from autofoley.placement.regions import Regions, on_grid, region_centres
+from autofoley.placement.sparse import DENSE, SparseEncoder, SparsePlan
 from autofoley.records import VideoInfo
 
 if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
@@ -26,12 +28,21 @@ if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
 @dataclass(frozen=True)
 class FrameEmbeddings:
     """``vectors[i]`` (L2-normalised) is the frame at ``times[i]`` seconds,
-    the centre of segment [i*step, (i+1)*step)."""
+    the centre of segment [i*step, (i+1)*step). With the ``regions`` fit it
+    holds one vector per region of the frame: (T, REGIONS, D)."""
 
     times: np.ndarray
     vectors: np.ndarray
     step: float
     cached: bool = False
+    # Region evidence on the same grid (placement/regions.py), when asked for.
+    regions: Regions | None = None
+    # Which rows went through the image tower (sparse.py); None: all of them.
+    encoded: np.ndarray | None = None
+
+    @property
+    def encoded_share(self) -> float:
+        return 1.0 if self.encoded is None else float(np.mean(self.encoded))
 
     def __len__(self) -> int:
         return len(self.times)
@@ -39,42 +50,83 @@ class FrameEmbeddings:
 
 def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_size: int = 64,
                use_cache: bool = True, fit: str = "crop",
-               progress: Callable[[int, int], None] | None = None) -> FrameEmbeddings:
+               progress: Callable[[int, int], None] | None = None,
+               plan: SparsePlan = DENSE, cuts: frozenset[int] = frozenset()) -> FrameEmbeddings:
     """Embed one frame every ``step`` seconds of ``video``.
 
-    ``progress(done, total)`` is called after every batch (frames).
+    ``progress(done, total)`` is called after every batch (frames decoded
+    and judged). ``fit`` is ``crop``, ``pad`` or ``regions`` (three squares
+    along the frame, each encoded: placement/regions.py). With a sparse
+    ``plan`` (sparse.py) only the frames that change are encoded; ``cuts``
+    (segment indices where a scene starts) are never interpolated across.
     """
     total = len(sample_times(video.duration, step))
+    if fit == "regions":
+        plan = DENSE  # regions are already a coarse grid of their own
     path = None
     if use_cache:
         # Hashing the film reads it once more: only worth it when the cache is on.
-        key = text_digest(file_digest(video.path), encoder.identity, f"{step:.6f}",
-                          str(encoder.image_size), fit)
-        path = cache_dir("frames") / f"{key}.npz"
+        parts = [file_digest(video.path), encoder.identity, f"{step:.6f}",
+                 str(encoder.image_size), fit]
+        if not plan.dense:
+            parts += [plan.key(), ",".join(map(str, sorted(cuts)))]
+        path = cache_dir("frames") / f"{text_digest(*parts)}.npz"
     if path is not None and path.exists():
         try:
             with np.load(path) as z:
                 times, vectors = z["times"], z["vectors"].astype(np.float32)
+                encoded = z["encoded"] if "encoded" in z.files else None
             if len(times) == total:
                 if progress:
                     progress(total, total)
-                return FrameEmbeddings(times, vectors, step, cached=True)
+                return FrameEmbeddings(times, vectors, step, cached=True, encoded=encoded)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is recomputed
-    times, vectors = [], []
+    times, vectors, masks = [], [], []
+    sparse = SparseEncoder(lambda px: _encode(encoder, px, fit), plan, cuts, batch_size)
+    decoded = 0
     for batch in _prefetch(iter_frames(video.path, step, encoder.image_size, batch_size,
                                        duration=video.duration, fit=fit)):
         times.append(batch.times)
-        vectors.append(encoder.encode_images(batch.pixels))
+        decoded += len(batch.times)
+        for vecs, mask in sparse.add(batch.pixels):
+            vectors.append(vecs)
+            masks.append(mask)
         if progress:
-            progress(sum(len(t) for t in times), total)
-    result = FrameEmbeddings(np.concatenate(times), np.concatenate(vectors), step)
+            progress(decoded, total)
+    for vecs, mask in sparse.finish():
+        vectors.append(vecs)
+        masks.append(mask)
+    encoded = None if plan.dense else np.concatenate(masks)
+    result = FrameEmbeddings(np.concatenate(times), np.concatenate(vectors), step,
+                             encoded=encoded)
     if path is not None:
         # float16 halves the cache; cosine ranks are unchanged at this precision.
+        extra = {"encoded": encoded} if encoded is not None else {}
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, times=result.times, vectors=result.vectors.astype(np.float16))
+                np.savez(f, times=result.times, vectors=result.vectors.astype(np.float16),
+                         **extra)
     return result
+
+
+def embed_regions(video: VideoInfo, encoder: ClipEncoder, region_step: float, step: float,
+                  batch_size: int = 64, use_cache: bool = True,
+                  progress: Callable[[int, int], None] | None = None) -> Regions:
+    """The film's three regions every ``region_step`` s, encoded and put on
+    the ``step`` grid of its frames (placement/regions.py)."""
+    sampled = embed_film(video, encoder, region_step, batch_size, use_cache, "regions", progress)
+    n = len(sample_times(video.duration, step))
+    return Regions(on_grid(sampled.vectors, region_step, n, step),
+                   region_centres(video.width, video.height))
+
+
+def _encode(encoder: ClipEncoder, pixels: np.ndarray, fit: str) -> np.ndarray:
+    if fit != "regions":
+        return encoder.encode_images(pixels)
+    n, size = len(pixels), pixels.shape[1]
+    squares = pixels.reshape(n, size, REGIONS, size, 3).swapaxes(1, 2).reshape(-1, size, size, 3)
+    return encoder.encode_images(squares).reshape(n, REGIONS, -1)
 
 
 def _prefetch(batches: Iterator[FrameBatch], depth: int = 2) -> Iterator[FrameBatch]:

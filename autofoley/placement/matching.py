@@ -21,8 +21,13 @@ from autofoley.placement.rank import (
     topk,
     versus_background,
 )
+from autofoley.placement.regions import Regions, pan_keyframes
 from autofoley.placement.sync import Event, SyncParams, detect_events
 from autofoley.records import Placement, Scene
+
+# Used when the settings leave the temperature to a model that did not say
+# (``Scorer`` fills in the loaded model's own): a trained CLIP's 1 / 100.
+CLIP_TEMPERATURE = 0.01
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,16 @@ class Matches:
 
 def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: LibraryIndex,
                params: SyncParams, fps: Fraction, ambience: bool = True,
-               n_alternates: int = 3) -> Matches:
+               n_alternates: int = 3, regions: Regions | None = None,
+               pan: bool = True) -> Matches:
     """Placements for the film whose frame embeddings are ``vectors`` (one row
-    per ``step``-second segment)."""
+    per ``step``-second segment).
+
+    With ``regions`` (placement/regions.py, on the same grid), a sound's
+    score on a segment is the best of the whole frame's and each region's,
+    and, with ``pan``, each placed sound gets pan keyframes from where its
+    regions see it.
+    """
     sfx_idx = index.of_kind("sfx")
     amb_idx = index.of_kind("ambience")
     window = max(1, int(round(params.shortlist_window / step)))
@@ -56,13 +68,22 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
         if len(frames) == 0:
             continue
         if len(sfx_idx):
-            cand = sfx_idx[scene_shortlist(frames, index.vectors[sfx_idx], params.shortlist_k,
-                                           window)]
-            series = sfx_series(frames, index, cand, amb_idx, params, window)
+            views = [frames] + ([regions.vectors[seg, r] for r in range(regions.vectors.shape[1])]
+                                if regions is not None else [])
+            cand = sfx_idx[np.unique(np.concatenate([
+                scene_shortlist(v, index.vectors[sfx_idx], params.shortlist_k, window)
+                for v in views]))]
+            per_view = [sfx_series(v, index, cand, amb_idx, params, window) for v in views]
+            series = np.max(per_view, axis=0)
             sounds = [index.entries[i] for i in cand]
             events = grouped_events(series, sounds, params, step)
+            pans = None
+            if regions is not None and pan:
+                by_region = np.stack(per_view[1:], axis=2)  # (T, C, REGIONS)
+                pans = [pan_keyframes(by_region[e.first:e.stop, e.candidate], regions.centres,
+                                      step) for e in events]
             placements += sfx_placements(events, sounds, series, seg.start, scene.index, step, fps,
-                                         n_alternates)
+                                         n_alternates, pans)
             kept.append(SceneSeries(scene.index, seg.start, cand, series))
         if ambience and len(amb_idx):
             mean = frames.mean(axis=0)
@@ -89,11 +110,12 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     use_bg = (params.background or params.score_mode == "vs_background") and len(amb_idx)
     bg = amb_idx[scene_shortlist(frames, index.vectors[amb_idx], params.shortlist_k, window)] \
         if use_bg else amb_idx[:0]
+    temperature = params.temperature or CLIP_TEMPERATURE
     if params.score_mode == "vs_background" and len(bg):
-        series = versus_background(frames, keys, index.vectors[bg], params.temperature)
+        series = versus_background(frames, keys, index.vectors[bg], temperature)
     elif params.score_mode in ("softmax", "vs_background"):
         series = softmax_series(frames, np.concatenate([keys, index.vectors[bg]]),
-                                params.temperature)[:, :len(cand)]
+                                temperature)[:, :len(cand)]
     else:
         raise ValueError(f"unknown score_mode {params.score_mode!r}")
     if params.min_similarity > -1.0:

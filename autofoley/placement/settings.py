@@ -1,9 +1,10 @@
 """Where placement settings come from, weakest first:
 
-1. ``SyncParams()``: the papers' defaults (t=0.1, d=0.5, ...);
-2. the ``defaults`` of a shipped CLIP model's registry entry (tuned by the
-   project for its text ranking; they also apply to hybrid ranking, whose
-   fused cosines sit on the text scale, but not to audio ranking);
+1. ``SyncParams()``: the shipped defaults, one set for every model (they are
+   probabilities at the model's own temperature, fractions and seconds);
+2. the ``defaults`` of a CLIP model's registry entry (the shipped models hold
+   none for placement: a model card records figures, not settings; text and
+   hybrid ranking only, as hybrid's fused cosines sit on the text scale);
 3. the user's tuned defaults for that model and ranking, written by
    ``autofoley tune --set-default`` to
    ``$XDG_CONFIG_HOME/autofoley/sync/<model>.json`` (text ranking) or

@@ -1,11 +1,21 @@
-"""AutoSync (Demarchi, section 4.4): from a 0.1 s similarity series to events.
+"""From a 0.1 s score series to events: one on-screen action, one event.
 
-An SFX event is a run of consecutive segments where a candidate's softmax
-score is above a threshold ``t`` and stays within ``d`` (a fraction) of the
-run's mean: high *and* stable. Demarchi's grid search gave t=0.1, d=0.5.
-Around that core this module adds what a sound editor needs: a minimum event
-length, merging of short gaps (a flicker of the score should not split one
-action into two sounds), and at most K overlapping events.
+Scores are probabilities (matching.py turns cosines into them with the
+model's own temperature), so the thresholds here mean the same for every
+model. Two decoders:
+
+- ``hysteresis`` (default): an event starts where a score rises above
+  ``threshold`` and lasts while it stays above ``release`` x ``threshold``.
+  A score that dips for a moment in the middle of an action does not cut
+  it in two, which the single threshold of the paper does.
+- ``stable``: AutoSync (Demarchi, section 4.4): runs above ``threshold``
+  whose segments stay within ``stability`` x the run's mean (t=0.1, d=0.5 in
+  the paper). A sudden jump of the score starts a new event.
+
+Around either: runs of one sound apart by a gap shorter than ``merge_gap``
+seconds, or than ``merge_ratio`` x the shorter run, are joined (the gap a
+flicker leaves scales with the action), runs shorter than ``min_event``
+are dropped, and at most K events overlap.
 """
 
 from __future__ import annotations
@@ -19,11 +29,16 @@ import numpy as np
 class SyncParams:
     """Placement settings. Times in seconds."""
 
-    threshold: float = 0.1  # t: minimum softmax score of a segment in an event
-    stability: float = 0.5  # d: a segment stays in a run while |s - mean| <= d * mean
-    temperature: float = 0.01  # softmax temperature over cosines (CLIP's 1/logit_scale)
-    min_event: float = 0.3  # shorter runs are dropped
-    merge_gap: float = 0.2  # same-sound runs this close are merged
+    threshold: float = 0.8  # an event starts where a score rises above this probability
+    release: float = 0.5  # hysteresis: ... and lasts while it stays above release x threshold
+    decoder: str = "hysteresis"  # or "stable": Demarchi's threshold + stability runs
+    stability: float = 0.5  # d ("stable" decoder): a run goes on while |s - mean| <= d * mean
+    # Softmax temperature over cosines; None: the model's own, 1 / its
+    # learnt logit scale, the scale its similarities were trained on.
+    temperature: float | None = None
+    min_event: float = 1.0  # shorter runs are dropped
+    merge_gap: float = 0.3  # same-sound runs this close are merged ...
+    merge_ratio: float = 0.5  # ... and so are runs apart by less than this x the shorter one
     max_overlap: int = 2  # K: at most this many SFX sound at once
     shortlist_k: int = 8  # exact top-k per shortlist window
     shortlist_window: float = 1.0  # seconds per shortlist query
@@ -88,11 +103,37 @@ def find_runs(scores: np.ndarray, threshold: float, stability: float) -> list[tu
     return runs
 
 
-def merge_runs(runs: list[tuple[int, int, float]], gap: int) -> list[tuple[int, int, float]]:
-    """Join runs separated by at most ``gap`` segments (length-weighted mean)."""
+def hysteresis_runs(scores: np.ndarray, enter: float, leave: float) -> list[tuple[int, int, float]]:
+    """Runs of one series that rise above ``enter`` and last while above
+    ``leave`` (<= ``enter``): (first, stop, mean).
+
+    A run is extended backwards over the segments above ``leave`` before
+    its entry, so it starts where the action does, not where it became sure.
+    """
+    s = np.asarray(scores, np.float64)
+    above = s > leave
+    runs = []
+    i, n = 0, len(s)
+    while i < n:
+        if not above[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and above[j]:
+            j += 1
+        if s[i:j].max() > enter:
+            runs.append((i, j, float(s[i:j].mean())))
+        i = j
+    return runs
+
+
+def merge_runs(runs: list[tuple[int, int, float]], gap: int,
+               ratio: float = 0.0) -> list[tuple[int, int, float]]:
+    """Join runs separated by at most ``gap`` segments, or by at most
+    ``ratio`` x the shorter of the two (length-weighted mean)."""
     out: list[tuple[int, int, float]] = []
     for first, stop, mean in runs:
-        if out and first - out[-1][1] <= gap:
+        if out and first - out[-1][1] <= max(gap, ratio * min(stop - first, out[-1][1] - out[-1][0])):
             f0, s0, m0 = out[-1]
             n0, n1 = s0 - f0, stop - first
             out[-1] = (f0, stop, (m0 * n0 + mean * n1) / (n0 + n1))
@@ -108,9 +149,17 @@ def detect_events(series: np.ndarray, params: SyncParams, step: float) -> list[E
     gap = int(round(params.merge_gap / step))
     events = []
     for c in range(series.shape[1]):
-        runs = merge_runs(find_runs(series[:, c], params.threshold, params.stability), gap)
+        runs = merge_runs(column_runs(series[:, c], params), gap, params.merge_ratio)
         events += [Event(c, f, s, m) for f, s, m in runs if s - f >= min_len]
     return limit_overlap(events, params.max_overlap, len(series))
+
+
+def column_runs(scores: np.ndarray, params: SyncParams) -> list[tuple[int, int, float]]:
+    if params.decoder == "hysteresis":
+        return hysteresis_runs(scores, params.threshold, params.release * params.threshold)
+    if params.decoder == "stable":
+        return find_runs(scores, params.threshold, params.stability)
+    raise ValueError(f"unknown decoder {params.decoder!r}")
 
 
 def limit_overlap(events: list[Event], k: int, n_segments: int) -> list[Event]:

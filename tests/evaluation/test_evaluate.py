@@ -101,7 +101,7 @@ def test_tune_never_worse_than_start_and_finds_better():
                                     {"class": "rock", "sound_class": None, "start": 3.0, "end": 15.0}]}
     films = [FilmData("f", film, 0.1, [Scene(0, 0.0, 15.0)], Fraction(25), truth)]
     start = SyncParams(threshold=0.05, temperature=0.1)
-    grid = {"threshold": [0.05, 0.3, 0.5], "min_similarity": "auto", "temperature": [0.01, 0.1]}
+    grid = {"threshold": [0.05, 0.3, 0.5, 0.9], "release": [0.5, 1.0], "min_event": [0.3, 1.0]}
     result = tune(films, index, LIB, start, grid)
     assert result.best_loss <= result.start_loss
     assert result.best_loss < result.start_loss  # the start places sounds on the rock

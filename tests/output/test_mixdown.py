@@ -242,3 +242,30 @@ def test_a_failure_while_writing_leaves_nothing_behind(sounds, tmp_path):
         render_mix([_place(sounds["noise"], 0.0, 1.0)], 2.0, tmp_path / "mix.wav",
                    stems_dir=tmp_path / "stems", block_seconds=0.25, progress=stop_in_pass_two)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_pan_moves_a_sound_from_left_to_right_at_constant_power(tmp_path):
+    """A thing crossing the frame left to right: the channel balance of its
+    sound in the mix goes from left to right, and its power stays put."""
+    rng = np.random.default_rng(3)
+    noise = tmp_path / "steady.wav"
+    sf.write(noise, (0.1 * rng.standard_normal(4 * SR)).astype(np.float32), SR, subtype="FLOAT")
+    p = _place(_entry(noise), 0.0, 4.0, pan=((0.0, -1.0), (4.0, 1.0)))
+    render_mix([p], 4.0, tmp_path / "mix.wav", peak_dbfs=0.0)
+    mix, _ = sf.read(tmp_path / "mix.wav", dtype="float32")
+    windows = [mix[int(a * SR): int((a + 0.5) * SR)] for a in np.arange(0.0, 4.0, 0.5)]
+    balance = [float(np.sqrt((w[:, 1] ** 2).mean()) - np.sqrt((w[:, 0] ** 2).mean())) /
+               float(np.sqrt((w ** 2).sum(axis=1).mean())) for w in windows]
+    assert balance[0] < -0.7 and balance[-1] > 0.7
+    assert all(b > a for a, b in zip(balance, balance[1:]))  # left to right, every half second
+    power = [float((w ** 2).sum(axis=1).mean()) for w in windows]
+    assert max(power) / min(power) < 1.25
+
+
+def test_no_pan_keeps_both_channels_equal(tmp_path):
+    rng = np.random.default_rng(4)
+    noise = tmp_path / "steady.wav"
+    sf.write(noise, (0.1 * rng.standard_normal(SR)).astype(np.float32), SR, subtype="FLOAT")
+    render_mix([_place(_entry(noise), 0.0, 1.0)], 1.0, tmp_path / "mix.wav", peak_dbfs=0.0)
+    mix, _ = sf.read(tmp_path / "mix.wav", dtype="float32")
+    assert np.allclose(mix[:, 0], mix[:, 1], atol=LSB * 2)

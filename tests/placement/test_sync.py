@@ -7,6 +7,7 @@ from autofoley.placement.sync import (
     SyncParams,
     detect_events,
     find_runs,
+    hysteresis_runs,
     limit_overlap,
     merge_runs,
 )
@@ -50,7 +51,7 @@ def test_detect_events_min_length_and_columns():
     series[5:15, 0] = 0.6  # 1.0 s event
     series[20:22, 1] = 0.6  # 0.2 s: below min_event
     series[25:35, 2] = 0.5
-    params = SyncParams(min_event=0.3)
+    params = SyncParams(threshold=0.4, min_event=0.3)
     events = detect_events(series, params, step=0.1)
     assert [(e.candidate, e.first, e.stop) for e in events] == [(0, 5, 15), (2, 25, 35)]
 
@@ -67,3 +68,37 @@ def test_params_roundtrip():
     p = SyncParams(threshold=0.2)
     assert SyncParams.from_dict({**p.to_dict(), "unknown": 1}) == p
     assert p.replace(stability=0.3).stability == 0.3
+
+
+def test_hysteresis_keeps_one_action_whole():
+    # Sure at 0.9, a dip to 0.5 mid-action, then sure again: one event, where
+    # a single threshold of 0.8 cuts it in two.
+    s = np.array([0.0, 0.5, 0.9, 0.9, 0.5, 0.5, 0.9, 0.9, 0.2, 0.0])
+    assert [(f, e) for f, e, _ in hysteresis_runs(s, 0.8, 0.4)] == [(1, 8)]
+    assert [(f, e) for f, e, _ in hysteresis_runs(s, 0.8, 0.8)] == [(2, 4), (6, 8)]
+
+
+def test_hysteresis_needs_the_enter_level_once():
+    # Above the release level for a while, never sure: no event.
+    s = np.array([0.0, 0.6, 0.7, 0.7, 0.6, 0.0])
+    assert hysteresis_runs(s, 0.8, 0.4) == []
+
+
+def test_merge_gap_scales_with_the_runs():
+    # A 0.4 s gap between two 2 s runs is merged at ratio 0.5 (<= 1 s), not
+    # with the fixed 0.2 s gap alone; between 0.3 s runs it is not.
+    long_runs = [(0, 20, 0.9), (24, 44, 0.9)]
+    assert len(merge_runs(long_runs, gap=2)) == 2
+    assert [(f, e) for f, e, _ in merge_runs(long_runs, gap=2, ratio=0.5)] == [(0, 44)]
+    short_runs = [(0, 3, 0.9), (7, 10, 0.9)]
+    assert len(merge_runs(short_runs, gap=2, ratio=0.5)) == 2
+
+
+def test_decoders_are_chosen_by_name():
+    s = np.zeros((30, 1))
+    s[5:25, 0] = np.where(np.arange(20) % 5 == 0, 0.45, 0.95)  # flickers every 0.5 s
+    hyst = detect_events(s, SyncParams(threshold=0.8, min_event=0.3), step=0.1)
+    stable = detect_events(s, SyncParams(threshold=0.8, decoder="stable", merge_gap=0.0,
+                                         merge_ratio=0.0, min_event=0.3), step=0.1)
+    assert [(e.first, e.stop) for e in hyst] == [(5, 25)]
+    assert len(stable) == 4

@@ -1,0 +1,83 @@
+"""Evidence per region of the frame, and the stereo position it gives a sound.
+
+A whole-frame embedding is dominated by its largest object: with two things
+on screen, the second barely moves the frame's similarity to its sound, and
+one softmax gives it none of the mass. Three squares along the frame's long
+axis (its first, middle and last square, the shape CLIP was trained on) are
+encoded as well, at a coarser step than the frames (``region_step``); each
+region scores the candidates as a frame does, and a sound's evidence is the
+best of the frame and its regions. Where its evidence sits across the regions
+is where the thing is: that gives the sound its pan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from autofoley.media.frames import REGIONS
+
+PAN_STEP = 0.5  # seconds between pan keyframes
+PAN_SMOOTH = 1.0  # seconds: the position is averaged over this window (no jitter)
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Region embeddings on the film's segment grid: ``vectors[i, r]`` is
+    region ``r`` of segment ``i``; ``centres[r]`` its centre across the
+    frame, 0 (left edge) to 1 (right edge)."""
+
+    vectors: np.ndarray  # (T, REGIONS, D)
+    centres: np.ndarray  # (REGIONS,)
+
+    def __getitem__(self, seg: slice) -> "Regions":
+        return Regions(self.vectors[seg], self.centres)
+
+
+def region_centres(width: int, height: int) -> np.ndarray:
+    """Horizontal centres of the three squares, as fractions of the width.
+
+    In a portrait frame the squares run top to bottom and say nothing about
+    left and right: every centre is the middle.
+    """
+    if width <= height or width <= 0:
+        return np.full(REGIONS, 0.5)
+    side = height / width
+    return np.linspace(side / 2, 1 - side / 2, REGIONS)
+
+
+def on_grid(vectors: np.ndarray, region_step: float, n_segments: int, step: float) -> np.ndarray:
+    """Region vectors sampled every ``region_step`` s, repeated onto the
+    ``step`` grid (each segment takes the region sample it falls in)."""
+    centres = (np.arange(n_segments) + 0.5) * step
+    idx = np.clip((centres / region_step).astype(np.int64), 0, len(vectors) - 1)
+    return vectors[idx]
+
+
+def pan_keyframes(weights: np.ndarray, centres: np.ndarray, step: float) -> tuple[tuple[float, float], ...]:
+    """Pan keyframes of one event from its regions' scores ``weights``
+    (T_event, REGIONS): (seconds from the event's start, pan from -1 left to
+    +1 right), every ``PAN_STEP`` s and at the end.
+
+    The position is the score-weighted mean of the region centres, smoothed
+    over ``PAN_SMOOTH`` s; segments where no region sees the sound take the
+    mean position of the event (centre if none does).
+    """
+    w = np.clip(np.asarray(weights, np.float64), 0.0, None)
+    if w.size == 0:
+        return ()
+    total = w.sum(axis=1)
+    seen = total > 1e-6
+    if not seen.any():
+        return ((0.0, 0.0),)
+    x = np.where(seen, (w * centres).sum(axis=1) / np.maximum(total, 1e-12),
+                 (w[seen] * centres).sum() / w[seen].sum())
+    half = max(0, int(round(PAN_SMOOTH / step / 2)))
+    kernel = np.ones(2 * half + 1)
+    padded = np.pad(x, half, mode="edge")
+    x = np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    pan = np.clip(2.0 * x - 1.0, -1.0, 1.0)
+    every = max(1, int(round(PAN_STEP / step)))
+    keep = sorted(set(range(0, len(pan), every)) | {len(pan) - 1})
+    return tuple((round(i * step, 3), round(float(pan[i]), 3)) for i in keep)

@@ -1,0 +1,92 @@
+"""Region evidence: three squares along the frame, and the pan they give a sound."""
+
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from autofoley.media.frames import REGIONS, iter_frames
+from autofoley.placement.regions import on_grid, pan_keyframes, region_centres
+
+
+def test_region_centres_follow_the_frame_shape():
+    c = region_centres(1920, 1080)
+    side = 1080 / 1920
+    assert np.allclose(c, [side / 2, 0.5, 1 - side / 2])
+    assert np.allclose(region_centres(1080, 1920), 0.5)  # portrait: no left and right
+
+
+def test_regions_on_the_segment_grid():
+    coarse = np.arange(4)[:, None, None] * np.ones((1, REGIONS, 2))
+    fine = on_grid(coarse, 0.5, 20, 0.1)
+    assert fine.shape == (20, REGIONS, 2)
+    assert [int(v) for v in fine[:, 0, 0]] == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5
+
+
+def test_pan_follows_the_region_that_sees_the_sound():
+    # Seen by the left square, then the middle, then the right one.
+    w = np.zeros((60, REGIONS))
+    w[:20, 0], w[20:40, 1], w[40:, 2] = 0.9, 0.9, 0.9
+    keys = pan_keyframes(w, region_centres(1920, 1080), 0.1)
+    pans = [p for _, p in keys]
+    assert keys[0][0] == 0.0 and abs(keys[-1][0] - 5.9) < 1e-9
+    assert pans[0] < -0.3 and pans[-1] > 0.3 and abs(pans[len(pans) // 2]) < 0.15
+    assert all(b >= a - 1e-9 for a, b in zip(pans, pans[1:]))  # left to right, no jitter
+    assert pan_keyframes(np.zeros((10, REGIONS)), region_centres(1920, 1080), 0.1) == ((0.0, 0.0),)
+
+
+def test_regions_fit_decodes_three_squares_along_the_frame(tmp_path):
+    """A white box in the left third, then the right third, of a 16:9 film:
+    it is in the first square of the regions fit, then in the last."""
+    film = tmp_path / "box.mp4"
+    box = ("drawbox=x=20:y=60:w=40:h=40:color=white:t=fill:enable='lt(t,1)',"
+           "drawbox=x=260:y=60:w=40:h=40:color=white:t=fill:enable='gte(t,1)'")
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i",
+                    "color=c=black:s=320x180:r=25:d=2", "-vf", box, "-pix_fmt", "yuv420p",
+                    str(film)], check=True, timeout=60, stdin=subprocess.DEVNULL)
+    batches = list(iter_frames(film, 0.5, 32, 8, duration=2.0, fit="regions"))
+    pixels = np.concatenate([b.pixels for b in batches])
+    assert pixels.shape == (4, 32, 32 * REGIONS, 3)
+    squares = pixels.reshape(4, 32, REGIONS, 32, 3).mean(axis=(1, 3, 4))  # (t, region)
+    assert squares[0, 0] > 8 and squares[0, 2] < 2  # t=0.25 s: left square only
+    assert squares[3, 2] > 8 and squares[3, 0] < 2  # t=1.75 s: right square only
+
+
+@pytest.mark.parametrize("pan_on", [True, False])
+def test_match_film_pans_a_thing_crossing_the_frame(pan_on):
+    """End to end through matching: a thing seen by the left region, then the
+    right one, gets pan keyframes from left to right (none with pan off)."""
+    from pathlib import Path
+
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.placement.matching import match_film
+    from autofoley.placement.regions import Regions
+    from autofoley.placement.sync import SyncParams
+    from autofoley.records import Scene, SoundEntry
+
+    rng = np.random.default_rng(0)
+    vecs = np.linalg.qr(rng.normal(size=(16, 5)))[0].T.astype(np.float32)  # 5 orthonormal
+    entries = [SoundEntry(Path("/lib/dog.wav"), "dog", "ANIMALS", "sfx", 9.0, 48000, 1),
+               SoundEntry(Path("/lib/bell.wav"), "bell", "BELLS", "sfx", 9.0, 48000, 1),
+               SoundEntry(Path("/lib/park.wav"), "park", "AMBIENCE", "ambience", 9.0, 48000, 1)]
+    index = LibraryIndex(entries, ["dog", "bell", "park"], vecs[:3])
+    t = 60
+    frames = np.repeat(vecs[2:3], t, axis=0)  # the park; the dog is small in the whole frame
+    frames[10:50] = 0.3 * vecs[0] + vecs[2]
+    frames /= np.linalg.norm(frames, axis=1, keepdims=True)
+    regions = np.repeat(vecs[2][None, None], t, axis=0).repeat(REGIONS, axis=1)
+    for i in range(10, 50):  # the dog crosses: left square, middle, right square
+        r = min(REGIONS - 1, (i - 10) * REGIONS // 40)
+        regions[i, r] = vecs[0] + 0.3 * vecs[2]
+    regions /= np.linalg.norm(regions, axis=2, keepdims=True)
+    m = match_film(frames, 0.1, [Scene(0, 0.0, 6.0)], index, SyncParams(temperature=0.1),
+                   Fraction(25), ambience=False,
+                   regions=Regions(regions, region_centres(1920, 1080)), pan=pan_on)
+    dogs = [p for p in m.placements if p.sound.description == "dog"]
+    assert len(dogs) == 1 and abs(dogs[0].start - 1.0) < 0.15
+    if pan_on:
+        pans = [v for _, v in dogs[0].pan]
+        assert pans[0] < -0.2 and pans[-1] > 0.2
+    else:
+        assert dogs[0].pan == ()
