@@ -51,6 +51,7 @@ class ScoreResult:
     frames_cached: bool
     skipped_sounds: list[tuple[Path, str]] = field(default_factory=list)
     matches: Matches | None = None
+    frames_encoded: float = 1.0  # share of the segment grid through the image tower
 
     def summary(self) -> dict:
         """The ``--json`` form."""
@@ -64,6 +65,7 @@ class ScoreResult:
             "outputs": {k: str(v) for k, v in self.outputs.items()},
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "frames_cached": self.frames_cached,
+            "frames_encoded": round(self.frames_encoded, 4),
             "skipped_sounds": [{"file": str(p), "reason": r} for p, r in self.skipped_sounds],
         }
 
@@ -182,7 +184,7 @@ class Scorer:
             final = publish(outputs, out_dir)
         timings = dict(getattr(reporter, "timings", {}))
         return ScoreResult(video, scenes, matches.placements, final, timings, frames.cached,
-                           list(scan.skipped), matches)
+                           list(scan.skipped), matches, frames.encoded_share)
 
     def _write(self, video: VideoInfo, scenes: list[Scene], placements: list[Placement],
                tmp: Path, name: str, reporter, matches: Matches | None = None,

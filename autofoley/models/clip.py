@@ -39,6 +39,9 @@ class ClipEncoder:
     std: torch.Tensor
     image_size: int
     embed_dim: int
+    # Whether sentences are encoded only up to their longest end-of-text
+    # token (``_encode_tokens``); None until the first batch checks it.
+    _short_text: bool | None = None
 
     @property
     def identity(self) -> str:
@@ -67,10 +70,27 @@ class ClipEncoder:
         for i in range(0, len(texts), batch_size):
             tokens = self.tokenizer(texts[i:i + batch_size]).to(self.device)
             with self._autocast():
-                out.append(_normalise(self.model.encode_text(tokens)))
+                out.append(_normalise(self._encode_tokens(tokens)))
         if not out:
             return np.zeros((0, self.embed_dim), np.float32)
         return np.concatenate(out)
+
+    def _encode_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``encode_text``, cut to the batch's longest sentence where that is
+        exact: a CLIP text tower is causal and pools at the end-of-text token,
+        so the padding after it changes nothing, and tags are a fifth of the
+        77-token context (about 4 x less work). The shortcut is checked once
+        against ``encode_text`` and dropped if the two ever disagree."""
+        if self._short_text is None:
+            self._short_text = _can_shorten(self.model)
+            if self._short_text:
+                sample = tokens[:4]
+                self._short_text = bool(torch.allclose(
+                    _encode_short(self.model, sample), self.model.encode_text(sample),
+                    atol=1e-4, rtol=1e-3))
+        if self._short_text:
+            return _encode_short(self.model, tokens)
+        return self.model.encode_text(tokens)
 
     def _autocast(self):
         # fp16 autocast halves memory traffic on GPUs; on CPUs it was measured
@@ -78,6 +98,28 @@ class ClipEncoder:
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.float16)
         return torch.autocast("cpu", enabled=False)
+
+
+def _can_shorten(model) -> bool:
+    import open_clip
+
+    return (type(model) is open_clip.CLIP and getattr(model, "text_pool_type", "") == "argmax"
+            and getattr(model, "attn_mask", None) is not None)
+
+
+def _encode_short(model, tokens: torch.Tensor) -> torch.Tensor:
+    """open_clip ``CLIP.encode_text`` on the tokens up to the longest
+    sentence's end-of-text token (the highest id in each row)."""
+    length = int(tokens.argmax(dim=-1).max()) + 1
+    tokens = tokens[:, :length]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
+    if isinstance(model.text_projection, torch.nn.Linear):
+        return model.text_projection(x)
+    return x @ model.text_projection
 
 
 def _normalise(emb: torch.Tensor) -> np.ndarray:

@@ -18,7 +18,7 @@ from autofoley.atomic import atomic_path
 from autofoley.cache import cache_dir, file_digest, text_digest
 from autofoley.media.frames import REGIONS, FrameBatch, iter_frames, sample_times
 from autofoley.placement.regions import Regions, on_grid, region_centres
-from autofoley.placement.sparse import DENSE, SparseEncoder, SparsePlan
+from autofoley.placement.sparse import DENSE, SparseEncoder, SparsePlan, StillRegions
 from autofoley.records import VideoInfo
 
 if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
@@ -70,6 +70,8 @@ def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_
                  str(encoder.image_size), fit]
         if not plan.dense:
             parts += [plan.key(), ",".join(map(str, sorted(cuts)))]
+        elif fit == "regions":
+            parts.append("still-squares")
         path = cache_dir("frames") / f"{text_digest(*parts)}.npz"
     if path is not None and path.exists():
         try:
@@ -83,7 +85,9 @@ def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is recomputed
     times, vectors, masks = [], [], []
-    sparse = SparseEncoder(lambda px: _encode(encoder, px, fit), plan, cuts, batch_size)
+    # Regions are a coarse grid already; of them, only squares that change are encoded.
+    stills = StillRegions(encoder.encode_images) if fit == "regions" else None
+    sparse = SparseEncoder(lambda px: _encode(encoder, px, stills), plan, cuts, batch_size)
     decoded = 0
     for batch in _prefetch(iter_frames(video.path, step, encoder.image_size, batch_size,
                                        duration=video.duration, fit=fit)):
@@ -121,12 +125,13 @@ def embed_regions(video: VideoInfo, encoder: ClipEncoder, region_step: float, st
                    region_centres(video.width, video.height))
 
 
-def _encode(encoder: ClipEncoder, pixels: np.ndarray, fit: str) -> np.ndarray:
-    if fit != "regions":
+def _encode(encoder: ClipEncoder, pixels: np.ndarray, stills: StillRegions | None) -> np.ndarray:
+    """Frames through the tower; with ``stills``, the regions fit's squares
+    (N, S, REGIONS x S, 3) -> (N, REGIONS, D), still squares reused."""
+    if stills is None:
         return encoder.encode_images(pixels)
     n, size = len(pixels), pixels.shape[1]
-    squares = pixels.reshape(n, size, REGIONS, size, 3).swapaxes(1, 2).reshape(-1, size, size, 3)
-    return encoder.encode_images(squares).reshape(n, REGIONS, -1)
+    return stills(pixels.reshape(n, size, REGIONS, size, 3).swapaxes(1, 2))
 
 
 def _prefetch(batches: Iterator[FrameBatch], depth: int = 2) -> Iterator[FrameBatch]:

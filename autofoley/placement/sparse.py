@@ -186,31 +186,86 @@ class SparseEncoder:
 
     def _encode_some(self, idx, frames, thumbs, emb, done, prev) -> None:
         """Encode frames ``idx`` of the chunk, except stills: a frame whose
-        pixels match the last encoded frame before it (in grid order) reuses
-        its embedding."""
+        pixels match the last frame before it that went (or goes, in this
+        call) through the tower reuses that frame's embedding."""
         idx = sorted(i for i in idx if emb[i] is None)
         if not idx:
             return
-        encoded = np.flatnonzero(done)
-        need = []
+        through = set(np.flatnonzero(done).tolist())  # encoded, or queued below
+        need, copies = [], {}
         for i in idx:
-            before = encoded[encoded < i]
-            ref = (emb[before[-1]], frames[before[-1]]) if len(before) else self.last_encoded
-            if ref is not None and self._still(frames[i], ref[1]):
-                emb[i] = ref[0]
+            before = [k for k in through if k < i]
+            if before:
+                k = max(before)
+                ref_pixels = frames[k]
+            else:
+                k = None
+                ref_pixels = self.last_encoded[1] if self.last_encoded is not None else None
+            if ref_pixels is not None and self._still(frames[i], ref_pixels):
+                copies[i] = k
                 self.reused += 1
             else:
                 need.append(i)
+                through.add(i)
         if need:
             vecs = self._run(frames[need])
             for i, v in zip(need, vecs):
                 emb[i] = v
                 done[i] = True
             self.encoded += len(need)
+        for i, k in copies.items():
+            emb[i] = emb[k] if k is not None else self.last_encoded[0]
 
     def _still(self, frame: np.ndarray, ref: np.ndarray) -> bool:
-        diff = np.abs(frame.astype(np.int16) - ref.astype(np.int16))
-        # Few pixels changed, and no slow change of the whole picture (a fade
-        # moves every pixel by less than STILL_LEVEL a frame).
-        return (float((diff.max(axis=-1) > STILL_LEVEL).mean()) <= self.plan.still_pixels
-                and float(diff.mean()) <= STILL_MEAN)
+        return is_still(frame, ref, self.plan.still_pixels)
+
+
+def is_still(frame: np.ndarray, ref: np.ndarray, still_pixels: float = SparsePlan.still_pixels) -> bool:
+    """The same picture as ``ref`` but for coding noise (uint8 (S, S, 3) each)."""
+    diff = np.abs(frame.astype(np.int16) - ref.astype(np.int16))
+    # Few pixels changed, and no slow change of the whole picture (a fade
+    # moves every pixel by less than STILL_LEVEL a frame).
+    return (float((diff.max(axis=-1) > STILL_LEVEL).mean()) <= still_pixels
+            and float(diff.mean()) <= STILL_MEAN)
+
+
+class StillRegions:
+    """Region squares through the tower only when they change: each of the
+    frame's squares is compared with the last one encoded at its place, and
+    a still square reuses that embedding (a locked-off shot's empty corner
+    costs nothing after its first sample)."""
+
+    def __init__(self, encode: Callable[[np.ndarray], np.ndarray]):
+        self.encode = encode
+        self.last: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # region -> (pixels, vector)
+        self.encoded = 0
+        self.reused = 0
+
+    def __call__(self, squares: np.ndarray) -> np.ndarray:
+        """uint8 (N, REGIONS, S, S, 3) -> (N, REGIONS, D)."""
+        n, regions = squares.shape[:2]
+        source: dict[tuple[int, int], tuple[int, int] | None] = {}
+        ref: dict[int, tuple[np.ndarray, tuple[int, int] | None]] = {
+            r: (px, None) for r, (px, _) in self.last.items()}
+        need = []
+        for i in range(n):
+            for r in range(regions):
+                if r in ref and is_still(squares[i, r], ref[r][0]):
+                    source[i, r] = ref[r][1]  # None: the vector kept from an earlier call
+                    self.reused += 1
+                else:
+                    need.append((i, r))
+                    source[i, r] = (i, r)
+                    ref[r] = (squares[i, r], (i, r))
+        vectors = {}
+        if need:
+            out = self.encode(np.stack([squares[i, r] for i, r in need]))
+            vectors = dict(zip(need, out))
+            self.encoded += len(need)
+        result = np.stack([np.stack([vectors[source[i, r]] if source[i, r] is not None
+                                     else self.last[r][1] for r in range(regions)])
+                           for i in range(n)])
+        for r in range(regions):
+            if r in ref and ref[r][1] is not None:
+                self.last[r] = (ref[r][0].copy(), vectors[ref[r][1]])
+        return result

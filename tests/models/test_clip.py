@@ -82,3 +82,18 @@ def test_absent_weights_fail_fast_with_remedy(monkeypatch):
 def test_random_weights_for_timing():
     spec = resolve_clip("ViT-B-32", "none")
     assert spec.pretrained is None
+
+
+def test_sentences_are_encoded_only_up_to_their_end_exactly():
+    """The text tower runs to the batch's longest sentence, not the whole
+    77-token context; the embeddings are those of ``encode_text``."""
+    enc = load_clip("autofoley-tiny")
+    texts = ["a photo of a dog.", "a photo of a dog barking twice in a quiet street at night.", "x"]
+    got = enc.encode_texts(texts)
+    assert enc._short_text is True
+    with torch.inference_mode():
+        full = torch.nn.functional.normalize(enc.model.encode_text(enc.tokenizer(texts)).float(),
+                                             dim=-1).numpy()
+    assert np.abs(got - full).max() < 1e-5
+    # The tokens really are cut: the longest sentence ends well before 77.
+    assert int(enc.tokenizer(texts).argmax(dim=-1).max()) + 1 < 20

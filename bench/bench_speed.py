@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""autofoley against the naive pipeline (``naive_pipeline.py``), first run, one film.
+
+Runs, alternated round by round so a change of the machine's load hits them
+alike (A B C A B C ...):
+
+- A: ``python bench/naive_pipeline.py FILM`` (moviepy, one frame at a time);
+- B: ``autofoley score FILM --no-cache --dense`` (every frame of the grid);
+- C: ``autofoley score FILM --no-cache`` (as shipped: only what changes).
+
+Both autofoley runs use an empty cache of their own (a first run: the
+library's text is embedded too) and write the mix and the scored film, as
+the naive script does. It prints each run's wall time, the medians, the
+ratios naive / autofoley, and the share of the 0.1 s grid autofoley encoded.
+With ``--check-error`` it then embeds the film dense and sparse through the
+library and prints the cosine error of the frames not encoded (max, p99).
+The load average is printed beside every figure.
+
+The film: ``--film``, else 60 s made of two lab-world films (a camera pan,
+cuts) with ffmpeg into ``bench/out/speed/film60.mp4``.
+
+    python bench/bench_speed.py                                  # ViT-B-32, random weights
+    python bench/bench_speed.py --rounds 3 --check-error
+    python bench/bench_speed.py --clip-model autofoley-demo --clip-pretrained "" --library examples/demo/library
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "examples" / "lab"
+
+
+def load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def make_film(path: Path) -> Path:
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    a, b = LAB / "films" / "lab_snow_pan.mp4", LAB / "films" / "lab_desert_workshop.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(a), "-i", str(b),
+                    "-filter_complex", "[0:v][0:a][1:v][1:a]concat=n=2:v=1:a=1[v][a]",
+                    "-map", "[v]", "-map", "[a]", "-t", "60", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
+                   check=True, timeout=600, stdin=subprocess.DEVNULL)
+    return path
+
+
+def timed(cmd: list[str], env: dict, timeout: float) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])}...\n{proc.stderr[-800:]}")
+    return seconds, proc.stdout
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--film", type=Path, default=None)
+    p.add_argument("--library", type=Path, default=LAB / "library")
+    p.add_argument("--clip-model", default="ViT-B-32")
+    p.add_argument("--clip-pretrained", default="none")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=1800.0)
+    p.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "speed")
+    p.add_argument("--check-error", action="store_true")
+    args = p.parse_args()
+
+    film = args.film or make_film(args.work / "film60.mp4")
+    model = ["--clip-model", args.clip_model] + (
+        ["--clip-pretrained", args.clip_pretrained] if args.clip_pretrained else [])
+    cli = [shutil.which("autofoley") or sys.executable, *([] if shutil.which("autofoley") else
+                                                          ["-m", "autofoley"])]
+    runs = {
+        "naive": lambda out: [sys.executable, str(ROOT / "bench" / "naive_pipeline.py"), str(film),
+                              "--library", str(args.library), "--out", str(out / "naive.mp4"),
+                              "--clip-model", args.clip_model, "--clip-pretrained",
+                              args.clip_pretrained or "none"],
+        "autofoley --dense": lambda out: cli + ["score", str(film), "--library", str(args.library),
+                                                "--out", str(out), "--no-cache", "--dense",
+                                                "--quiet", "--json", *model],
+        "autofoley": lambda out: cli + ["score", str(film), "--library", str(args.library),
+                                        "--out", str(out), "--no-cache", "--quiet", "--json",
+                                        *model],
+    }
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    loads: dict[str, list[str]] = {k: [] for k in runs}
+    encoded = {}
+    print(f"film {film}, {args.clip_model} ({args.clip_pretrained or 'registry weights'}), "
+          f"{args.rounds} rounds; load average at start {load()}", flush=True)
+    for r in range(args.rounds):
+        for name, make in runs.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                env = {**os.environ, "AUTOFOLEY_CACHE": str(Path(tmp) / "cache"),
+                       "AUTOFOLEY_CONFIG": str(Path(tmp) / "config")}
+                out = Path(tmp) / "out"
+                out.mkdir()
+                seconds, stdout = timed(make(out), env, args.timeout)
+            times[name].append(seconds)
+            loads[name].append(load())
+            if name.startswith("autofoley"):
+                encoded[name] = json.loads(stdout).get("frames_encoded", 1.0)
+            print(f"round {r + 1}: {name:<18} {seconds:7.1f} s   load {loads[name][-1]}", flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print()
+    for name in runs:
+        share = f", {encoded[name]:.0%} of the grid encoded" if name in encoded else ""
+        print(f"{name:<18} median {med[name]:7.1f} s{share}")
+    print(f"naive / autofoley --dense: {med['naive'] / med['autofoley --dense']:.2f} x")
+    print(f"naive / autofoley:         {med['naive'] / med['autofoley']:.2f} x")
+    print(f"load average at end {load()}")
+    if args.check_error:
+        import numpy as np
+
+        from autofoley.media.probe import probe
+        from autofoley.models.clip import load_clip
+        from autofoley.placement.embed import embed_film
+        from autofoley.placement.scenes import detect_scenes
+        from autofoley.placement.sparse import SparsePlan, cut_segments
+
+        enc = load_clip(args.clip_model, args.clip_pretrained or None)
+        video = probe(film)
+        scenes = detect_scenes(video.path, video.duration)
+        dense = embed_film(video, enc, 0.1, 64, False)
+        sparse = embed_film(video, enc, 0.1, 64, False, plan=SparsePlan(),
+                            cuts=cut_segments(scenes, 0.1))
+        err = 1 - (dense.vectors * sparse.vectors).sum(axis=1)[~sparse.encoded]
+        print(f"cosine error of the {len(err)} frames not encoded: max {err.max():.4f}, "
+              f"p99 {np.percentile(err, 99):.4f} ({sparse.encoded.mean():.0%} encoded); "
+              f"load {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
