@@ -121,7 +121,7 @@ def embed_regions(video: VideoInfo, encoder: ClipEncoder, region_step: float, st
     the ``step`` grid of its frames (placement/regions.py)."""
     sampled = embed_film(video, encoder, region_step, batch_size, use_cache, "regions", progress)
     n = len(sample_times(video.duration, step))
-    return Regions(on_grid(sampled.vectors, region_step, n, step),
+    return Regions(sampled.vectors, on_grid(len(sampled.vectors), region_step, n, step),
                    region_centres(video.width, video.height))
 
 

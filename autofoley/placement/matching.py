@@ -68,7 +68,7 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
         if len(frames) == 0:
             continue
         if len(sfx_idx):
-            views = [frames] + ([regions.vectors[seg, r] for r in range(regions.vectors.shape[1])]
+            views = [frames] + ([regions.view(seg, r) for r in range(regions.count)]
                                 if regions is not None else [])
             cand = sfx_idx[np.unique(np.concatenate([
                 scene_shortlist(v, index.vectors[sfx_idx], params.shortlist_k, window)

@@ -24,15 +24,23 @@ PAN_SMOOTH = 1.0  # seconds: the position is averaged over this window (no jitte
 
 @dataclass(frozen=True)
 class Regions:
-    """Region embeddings on the film's segment grid: ``vectors[i, r]`` is
-    region ``r`` of segment ``i``; ``centres[r]`` its centre across the
-    frame, 0 (left edge) to 1 (right edge)."""
+    """Region embeddings for the film's segment grid: region ``r`` of segment
+    ``i`` is ``samples[rows[i], r]`` (samples are coarser than segments, and
+    a 2-hour film's regions repeated onto its grid would be ten times their
+    size); ``centres[r]`` is the region's centre across the frame, 0 (left
+    edge) to 1 (right edge)."""
 
-    vectors: np.ndarray  # (T, REGIONS, D)
+    samples: np.ndarray  # (S, REGIONS, D)
+    rows: np.ndarray  # (T,) sample of each segment
     centres: np.ndarray  # (REGIONS,)
 
-    def __getitem__(self, seg: slice) -> "Regions":
-        return Regions(self.vectors[seg], self.centres)
+    @property
+    def count(self) -> int:
+        return self.samples.shape[1]
+
+    def view(self, seg: slice, region: int) -> np.ndarray:
+        """(segments, D): region ``region`` of the segments ``seg``."""
+        return self.samples[self.rows[seg], region]
 
 
 def region_centres(width: int, height: int) -> np.ndarray:
@@ -47,12 +55,11 @@ def region_centres(width: int, height: int) -> np.ndarray:
     return np.linspace(side / 2, 1 - side / 2, REGIONS)
 
 
-def on_grid(vectors: np.ndarray, region_step: float, n_segments: int, step: float) -> np.ndarray:
-    """Region vectors sampled every ``region_step`` s, repeated onto the
-    ``step`` grid (each segment takes the region sample it falls in)."""
+def on_grid(n_samples: int, region_step: float, n_segments: int, step: float) -> np.ndarray:
+    """For each ``step``-second segment, the region sample (taken every
+    ``region_step`` s) it falls in."""
     centres = (np.arange(n_segments) + 0.5) * step
-    idx = np.clip((centres / region_step).astype(np.int64), 0, len(vectors) - 1)
-    return vectors[idx]
+    return np.clip((centres / region_step).astype(np.int64), 0, max(0, n_samples - 1))
 
 
 def pan_keyframes(weights: np.ndarray, centres: np.ndarray, step: float) -> tuple[tuple[float, float], ...]:

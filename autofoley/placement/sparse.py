@@ -125,9 +125,6 @@ class SparseEncoder:
         self.pixels = []
         n, first = len(frames), self.first
         self.first += n
-        if self.plan.dense:
-            self.encoded += n
-            return self._run(frames), np.ones(n, bool)
         thumbs = thumbnails(frames)
         emb: list[np.ndarray | None] = [None] * n
         done = np.zeros(n, bool)

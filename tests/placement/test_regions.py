@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autofoley.media.frames import REGIONS, iter_frames
-from autofoley.placement.regions import on_grid, pan_keyframes, region_centres
+from autofoley.placement.regions import Regions, on_grid, pan_keyframes, region_centres
 
 
 def test_region_centres_follow_the_frame_shape():
@@ -18,10 +18,11 @@ def test_region_centres_follow_the_frame_shape():
 
 
 def test_regions_on_the_segment_grid():
-    coarse = np.arange(4)[:, None, None] * np.ones((1, REGIONS, 2))
-    fine = on_grid(coarse, 0.5, 20, 0.1)
-    assert fine.shape == (20, REGIONS, 2)
-    assert [int(v) for v in fine[:, 0, 0]] == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5
+    rows = on_grid(4, 0.5, 22, 0.1)
+    assert [int(v) for v in rows] == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 7  # the tail: the last
+    samples = np.arange(4)[:, None, None] * np.ones((1, REGIONS, 2))
+    r = Regions(samples, rows, region_centres(1920, 1080))
+    assert r.count == REGIONS and r.view(slice(4, 7), 1)[:, 0].tolist() == [0, 1, 1]
 
 
 def test_pan_follows_the_region_that_sees_the_sound():
@@ -61,7 +62,6 @@ def test_match_film_pans_a_thing_crossing_the_frame(pan_on):
 
     from autofoley.library.text_index import LibraryIndex
     from autofoley.placement.matching import match_film
-    from autofoley.placement.regions import Regions
     from autofoley.placement.sync import SyncParams
     from autofoley.records import Scene, SoundEntry
 
@@ -82,7 +82,7 @@ def test_match_film_pans_a_thing_crossing_the_frame(pan_on):
     regions /= np.linalg.norm(regions, axis=2, keepdims=True)
     m = match_film(frames, 0.1, [Scene(0, 0.0, 6.0)], index, SyncParams(temperature=0.1),
                    Fraction(25), ambience=False,
-                   regions=Regions(regions, region_centres(1920, 1080)), pan=pan_on)
+                   regions=Regions(regions, np.arange(t), region_centres(1920, 1080)), pan=pan_on)
     dogs = [p for p in m.placements if p.sound.description == "dog"]
     assert len(dogs) == 1 and abs(dogs[0].start - 1.0) < 0.15
     if pan_on:
