@@ -61,7 +61,7 @@ def main() -> int:
     from autofoley.placement.embed import embed_film
     from autofoley.placement.matching import match_film
     from autofoley.placement.scenes import detect_scenes
-    from autofoley.placement.sparse import DENSE, SparsePlan, cut_segments
+    from autofoley.placement.sparse import SparsePlan, cut_segments
 
     plan = SparsePlan()
     if args.coarse is not None:
