@@ -32,12 +32,20 @@ def _metrics(film: str, out: Path):
 
 
 def test_demo_film_meets_the_bar(tmp_path, capsys):
-    _score(DEMO_FILM, tmp_path, capsys)
+    summary = _score(DEMO_FILM, tmp_path, capsys)
     m = _metrics(DEMO_FILM, tmp_path)
     assert m.cut_f1 >= 0.95
     assert m.sfx_f1 >= 0.8, m.to_dict()
     assert m.median_onset_error <= 0.2
     assert m.ambience_accuracy >= 0.75
+    # As shipped: only what changes is encoded, and every SFX has a position
+    # from the frame's regions (not all of them the centre) and a playback.
+    assert 0.0 < summary["frames_encoded"] < 0.6
+    events = json.loads((tmp_path / f"{DEMO_FILM}.events.json").read_text())["events"]
+    sfx = [e for e in events if e["kind"] == "sfx"]
+    assert sfx and all(e["pan"] and all(-1 <= v <= 1 for _, v in e["pan"]) for e in sfx)
+    assert any(abs(v) > 0.2 for e in sfx for _, v in e["pan"])
+    assert {e["playback"] for e in sfx} <= {"once", "loop"}
 
 
 @pytest.mark.parametrize("film", ["held_out_park", "held_out_street"])

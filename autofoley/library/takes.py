@@ -21,6 +21,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from autofoley.errors import skip_reason
+from autofoley.media.audio import frame_rms
 from autofoley.records import SoundEntry
 
 # Part of every cache key of split results: bump it when split_by_silence
@@ -71,11 +72,8 @@ def split_by_silence(samples: np.ndarray, sr: int, params: SplitParams = SplitPa
     peak = float(np.max(np.abs(x))) if len(x) else 0.0
     if not peak > 0:
         return []
-    hop = max(1, int(round(params.frame * sr)))
-    n = -(-len(x) // hop)
-    frames = np.zeros(n * hop, np.float32)
-    frames[:len(x)] = x / peak
-    rms = np.sqrt(np.mean(frames.reshape(n, hop).astype(np.float64) ** 2, axis=1))
+    rms, hop = frame_rms(x / peak, sr, params.frame)
+    n = len(rms)
     loud = 20 * np.log10(np.maximum(rms, 1e-12)) > params.threshold_db
     if not loud.any():
         return []

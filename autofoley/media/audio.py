@@ -131,6 +131,18 @@ def load_native(path: str | Path, offset: float = 0.0,
     return data, file_sr
 
 
+def frame_rms(mono: np.ndarray, sr: int, frame: float) -> tuple[np.ndarray, int]:
+    """RMS of each ``frame``-second frame of a mono signal (the last one
+    padded with silence) and the frame's length in samples: the level
+    envelope takes splitting and sustain classification read."""
+    x = np.asarray(mono, np.float32).reshape(-1)
+    hop = max(1, int(round(frame * sr)))
+    n = -(-len(x) // hop)
+    frames = np.zeros(n * hop, np.float32)
+    frames[:len(x)] = x
+    return np.sqrt(np.mean(frames.reshape(n, hop).astype(np.float64) ** 2, axis=1)), hop
+
+
 def to_stereo(data: np.ndarray) -> np.ndarray:
     """Mono -> both sides; stereo as is; more channels -> L/R of a plain average
     of the odd and even channels (no layout is assumed)."""

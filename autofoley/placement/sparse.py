@@ -97,13 +97,10 @@ class SparseEncoder:
         # frame that went through the tower: (embedding, pixels).
         self.carry: tuple[np.ndarray, np.ndarray] | None = None
         self.last_encoded: tuple[np.ndarray, np.ndarray] | None = None
-        self.encoded = 0
-        self.reused = 0
 
     def add(self, pixels: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Frames in; (embeddings, encoded mask) of every completed chunk out."""
         if self.plan.dense:  # nothing to judge: straight through, batch by batch
-            self.encoded += len(pixels)
             self.first += len(pixels)
             return [(self._run(pixels), np.ones(len(pixels), bool))] if len(pixels) else []
         out = []
@@ -200,7 +197,6 @@ class SparseEncoder:
                 ref_pixels = self.last_encoded[1] if self.last_encoded is not None else None
             if ref_pixels is not None and self._still(frames[i], ref_pixels):
                 copies[i] = k
-                self.reused += 1
             else:
                 need.append(i)
                 through.add(i)
@@ -209,7 +205,6 @@ class SparseEncoder:
             for i, v in zip(need, vecs):
                 emb[i] = v
                 done[i] = True
-            self.encoded += len(need)
         for i, k in copies.items():
             emb[i] = emb[k] if k is not None else self.last_encoded[0]
 
@@ -235,8 +230,6 @@ class StillRegions:
     def __init__(self, encode: Callable[[np.ndarray], np.ndarray]):
         self.encode = encode
         self.last: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # region -> (pixels, vector)
-        self.encoded = 0
-        self.reused = 0
 
     def __call__(self, squares: np.ndarray) -> np.ndarray:
         """uint8 (N, REGIONS, S, S, 3) -> (N, REGIONS, D)."""
@@ -249,7 +242,6 @@ class StillRegions:
             for r in range(regions):
                 if r in ref and is_still(squares[i, r], ref[r][0]):
                     source[i, r] = ref[r][1]  # None: the vector kept from an earlier call
-                    self.reused += 1
                 else:
                     need.append((i, r))
                     source[i, r] = (i, r)
@@ -258,7 +250,6 @@ class StillRegions:
         if need:
             out = self.encode(np.stack([squares[i, r] for i, r in need]))
             vectors = dict(zip(need, out))
-            self.encoded += len(need)
         result = np.stack([np.stack([vectors[source[i, r]] if source[i, r] is not None
                                      else self.last[r][1] for r in range(regions)])
                            for i in range(n)])

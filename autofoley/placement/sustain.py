@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autofoley.errors import InputError
+from autofoley.media.audio import frame_rms, load_native
 from autofoley.records import SoundEntry
 
 log = logging.getLogger("autofoley")
@@ -67,11 +69,9 @@ def sounding_share(audio: np.ndarray, sr: int) -> float:
     """Share of ``FRAME``-second frames within ``NEAR_PEAK_DB`` of the
     loudest one, for float (channels, samples) ``audio``."""
     mono = np.asarray(audio, np.float64).mean(axis=0) if audio.ndim == 2 else np.asarray(audio)
-    hop = max(1, int(FRAME * sr))
-    n = len(mono) // hop
-    if n == 0:
+    if len(mono) == 0:
         return 0.0
-    rms = np.sqrt((mono[: n * hop].reshape(n, hop) ** 2).mean(axis=1))
+    rms, _ = frame_rms(mono, sr, FRAME)
     peak = rms.max()
     if peak <= 0:
         return 0.0
@@ -80,9 +80,6 @@ def sounding_share(audio: np.ndarray, sr: int) -> float:
 
 
 def _sounding_share(path: Path, offset: float, duration: float) -> float | None:
-    from autofoley.errors import InputError
-    from autofoley.media.audio import load_native
-
     try:
         audio, sr = load_native(path, offset, duration or None)
     except (InputError, OSError, ValueError) as exc:

@@ -89,11 +89,17 @@ def test_sentences_are_encoded_only_up_to_their_end_exactly():
     77-token context; the embeddings are those of ``encode_text``."""
     enc = load_clip("autofoley-tiny")
     texts = ["a photo of a dog.", "a photo of a dog barking twice in a quiet street at night.", "x"]
-    got = enc.encode_texts(texts)
+    seen = []
+    hook = enc.model.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(args[0].shape[1]), with_kwargs=True)
+    try:
+        got = enc.encode_texts(texts)
+    finally:
+        hook.remove()
     assert enc._short_text is True
+    # The check ran the full context once; the batch itself ran cut short.
+    assert seen[-1] == int(enc.tokenizer(texts).argmax(dim=-1).max()) + 1 < 20
     with torch.inference_mode():
         full = torch.nn.functional.normalize(enc.model.encode_text(enc.tokenizer(texts)).float(),
                                              dim=-1).numpy()
     assert np.abs(got - full).max() < 1e-5
-    # The tokens really are cut: the longest sentence ends well before 77.
-    assert int(enc.tokenizer(texts).argmax(dim=-1).max()) + 1 < 20
