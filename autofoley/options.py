@@ -10,8 +10,9 @@ driver), so a Python caller and ``autofoley score`` write the same timeline:
 - placement, weakest first: the papers' defaults, the shipped model's
   settings, the user's ``tune --set-default`` file, ``sync_config``, then
   ``sync_overrides`` (flags); see ``placement/settings.py``;
-- ``rank="auto"``: audio when a trained encoder ships for the model or
-  ``audio_model`` names one, else text (``library/keys.py``).
+- ``rank="auto"``: hybrid when a trained encoder for the model is in the
+  registry (shipped, or the user's ``train --register``) or ``audio_model``
+  names one, else text (``library/keys.py``).
 """
 
 from __future__ import annotations

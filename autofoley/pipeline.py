@@ -229,7 +229,10 @@ class Scorer:
                 "options": _jsonable(opts.to_dict()),
                 "layout": layout.name,
                 "scenes": [to_plain(s) for s in scenes],
-                "events": [{**p.to_json(), "timeline_track": t}
+                # "key": which keys found the sound: its tags' text, its
+                # audio, or both (hybrid).
+                "events": [{**p.to_json(), "timeline_track": t,
+                            "key": index.found_by_of(p.sound) if index else "text"}
                            for p, t in zip(placements, tracks)],
             }
             write_json(tmp / f"{name}.events.json", events)

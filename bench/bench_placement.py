@@ -21,10 +21,13 @@ placements and truth events (micro-average); cut F1 and ambience accuracy are
 means over films; the onset error is the median over every film's median.
 Detection F1 counts a placed sound as right when it overlaps an on-screen thing
 of its class at all. A "held out" row pools the films whose truth says
-``held_out`` (the demo world's two; every lab film). The last line gives, per
-minute of film, the seconds ``score`` spent encoding frames, encoding regions
-and matching (from ``score --json``): pass ``--no-cache`` to measure encoding
-from scratch.
+``held_out`` (the demo world's two; every lab film). Then, per minute of
+film, the seconds ``score`` spent encoding frames, encoding regions and
+matching (from ``score --json``): pass ``--no-cache`` to measure encoding from
+scratch. When ``evaluate --json`` names a cause for each false positive, the
+last line counts them over all films (``distractor``: a placed sound with no
+picture at all), and the overall figures in ``results.json`` carry them
+(``false_positive_causes``, ``distractors_placed``).
 
 Only the CLI is used (never autofoley's modules), so the script keeps working
 while the package is refactored. ``evaluate --json`` is parsed when the CLI
@@ -40,8 +43,11 @@ How to run
     python bench/bench_placement.py --worlds lab --rank hybrid --audio-model MODEL
     python bench/bench_placement.py --out bench/out/placement --json > placement.json
     python bench/bench_placement.py --worlds demo -- --threshold 0.3
+    python bench/bench_placement.py --worlds demo --library LIB --library-truth LIB_truth.json
 
-Outputs of ``score`` go to ``--out`` (default ``bench/out/placement``,
+``--library`` and ``--library-truth`` score one world's films with another
+library (e.g. one made by ``bench/strip_library.py``) and evaluate against
+its truth. Outputs of ``score`` go to ``--out`` (default ``bench/out/placement``,
 git-ignored), one folder per world, model and ranking; ``results.json`` there
 holds every number. By default ``score`` runs with ``--no-render --no-report``
 (placement is all that is measured; ``--full`` writes every output). The
@@ -132,14 +138,17 @@ def parse_text_metrics(text: str) -> dict:
 
 
 def run_film(cli: list[str], world: World, film: Path, out: Path, rank: str, extra: list[str],
-             full: bool, timeout: float, use_json: bool, env: dict) -> Row:
+             full: bool, timeout: float, use_json: bool, env: dict,
+             library: Path | None = None, library_truth: Path | None = None) -> Row:
     row = Row(film.stem)
+    library = library or world.root / "library"
+    library_truth = library_truth or world.root / "truth" / "library.json"
     truth = world.root / "truth" / f"{film.stem}.json"
     try:
         row.held_out = bool(json.loads(truth.read_text(encoding="utf-8")).get("held_out", True))
     except (OSError, json.JSONDecodeError):
         pass
-    score = cli + ["score", str(film), "--library", str(world.root / "library"), "--out", str(out),
+    score = cli + ["score", str(film), "--library", str(library), "--out", str(out),
                    "--rank", rank, "--quiet", "--json", *world.model_args]
     if not full:
         score += ["--no-render", "--no-report"]
@@ -162,7 +171,7 @@ def run_film(cli: list[str], world: World, film: Path, out: Path, rank: str, ext
     except (json.JSONDecodeError, TypeError, ValueError):
         pass  # an older CLI: no stage timings
     evaluate = cli + ["evaluate", str(out / f"{film.stem}.otio"), "--truth", str(truth),
-                      "--library-truth", str(world.root / "truth" / "library.json")]
+                      "--library-truth", str(library_truth)]
     if use_json:
         evaluate.append("--json")
     try:
@@ -214,6 +223,15 @@ def overall(rows: list[Row]) -> dict:
         out[k] = statistics.mean(vals) if vals else None
     onsets = [m["median_onset_error"] for m in ok if m.get("median_onset_error") is not None]
     out["median_onset_error"] = statistics.median(onsets) if onsets else None
+    if all(isinstance(m.get("false_positive_causes"), dict) for m in ok):
+        # Why the false positives were false (evaluate --json names a cause for
+        # each): "distractor" counts the placed sounds that have no picture at all.
+        causes: dict[str, int] = {}
+        for m in ok:
+            for cause, n in m["false_positive_causes"].items():
+                causes[cause] = causes.get(cause, 0) + int(n)
+        out["false_positive_causes"] = dict(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])))
+        out["distractors_placed"] = causes.get("distractor", 0)
     return out
 
 
@@ -232,7 +250,8 @@ def table(world: World, rank: str, rows: list[Row]) -> str:
     for r in rows:
         lines.append(f"{r.film:<24} FAILED: {r.error}" if r.error else line(r.film, r.metrics, r.seconds))
     total = sum(r.seconds for r in rows if r.seconds == r.seconds)
-    lines.append(line("overall", overall(rows), total))
+    pooled = overall(rows)
+    lines.append(line("overall", pooled, total))
     held = [r for r in rows if r.held_out]
     if held and len(held) < len(rows):
         lines.append(line("held out (not tuned on)", overall(held),
@@ -242,6 +261,9 @@ def table(world: World, rank: str, rows: list[Row]) -> str:
         cost = ", ".join(f"{stage} {sum(r.timings.get(stage, 0.0) for r in rows) / minutes:.2f} s"
                          for stage in STAGES)
         lines.append(f"per film minute: {cost} (with --no-cache: encoding from scratch)")
+    if "false_positive_causes" in pooled:
+        causes = ", ".join(f"{n} {c}" for c, n in pooled["false_positive_causes"].items()) or "none"
+        lines.append(f"false positives (all films): {causes}")
     return "\n".join(lines)
 
 
@@ -263,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "placement",
                    help="where score writes (default: bench/out/placement)")
     p.add_argument("--films", nargs="*", metavar="NAME", help="only films with these names")
+    p.add_argument("--library", type=Path, default=None,
+                   help="score with this library instead of the world's own (one world at a time)")
+    p.add_argument("--library-truth", type=Path, default=None,
+                   help="the truth of --library (default: the world's truth/library.json)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per score run (default: %(default)s)")
     p.add_argument("--full", action="store_true", help="let score write every output (mix, film, report)")
     p.add_argument("--autofoley", default=None, help="the CLI command (default: autofoley on PATH)")
@@ -274,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = [n for n in names if n not in WORLDS]
     if bad:
         p.error(f"unknown world(s) {', '.join(bad)}; known: {', '.join(WORLDS)}")
+    if (args.library or args.library_truth) and len(names) != 1:
+        p.error("--library and --library-truth replace one world's library: pick it with --worlds")
     cli = cli_command(args.autofoley)
     config_dir = tempfile.mkdtemp(prefix="bench-placement-config-")
     env = {**os.environ, "AUTOFOLEY_CONFIG": config_dir}  # shipped settings only
@@ -297,12 +325,15 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
             for film in films:
                 log(f"{name}: scoring {film.name}")
-                row = run_film(cli, world, film, out, args.rank, extra, args.full, args.timeout, use_json, env)
+                row = run_film(cli, world, film, out, args.rank, extra, args.full, args.timeout, use_json, env,
+                               args.library, args.library_truth)
                 if row.error:
                     log(f"{name}: {film.stem}: {row.error}")
                 rows.append(row)
             tables.append(table(world, args.rank, rows))
             results[name] = {"model": world.model, "rank": args.rank, "model_args": list(world.model_args),
+                             "library": str(args.library or world.root / "library"),
+                             "library_truth": str(args.library_truth or world.root / "truth" / "library.json"),
                              "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds,
                                                 "error": r.error, "held_out": r.held_out,
                                                 "duration": r.duration, "timings": r.timings}

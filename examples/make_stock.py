@@ -65,7 +65,16 @@ def write_libraries(root: Path, seeds: list[int], workers: int = 1) -> dict:
             variants = list(pool.map(_write_variant, jobs))
     else:
         variants = [_write_variant(job) for job in jobs]
+    return merge_variants(root, seeds, variants)
+
+
+def merge_variants(root: Path, seeds: list[int], variants: list[dict]) -> dict:
+    """Fold the library variants written under ``root/seedN`` (each with its own
+    library.csv and truth) into one top-level library.csv, since a scan reads
+    only the top-level sidecar; return their truth keyed by path relative to
+    ``root``. Shared with make_lab_stock.py."""
     truth: dict[str, dict] = {}
+    header: list[str] = []
     rows: list[list[str]] = []
     for seed, variant in zip(seeds, variants):
         sub = root / f"seed{seed}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from autofoley._cli.display import print_json, progress
 from autofoley._cli.flags import (
+    FRAME_FITS,
     add_common_flags,
     add_model_flags,
     count,
@@ -89,8 +90,10 @@ def add_curate_parser(subparsers) -> argparse.ArgumentParser:
     c.add_argument("--library", "-l", type=Path, required=True, help="folder of sound effects")
     c.add_argument("--library-csv", type=Path, default=None,
                    help="CSV sidecar of tags (default: library.csv or metadata.csv in the library)")
-    c.add_argument("--stock", type=Path, required=True,
-                   help="folder of stock videos (any format ffmpeg reads) and stills (png, jpg)")
+    c.add_argument("--stock", type=Path, default=None,
+                   help="folder of stock videos (any format ffmpeg reads) and stills (png, jpg); "
+                        "without it only the sounds and their sentences are written (train then "
+                        "learns through language alone)")
     c.add_argument("--out", "-o", type=Path, required=True, help="pairs folder to write")
     g = c.add_argument_group("pairing")
     g.add_argument("--n", type=_limit, default=1, metavar="N",
@@ -135,6 +138,9 @@ def add_curate_parser(subparsers) -> argparse.ArgumentParser:
                         "three answers); used by --exclude-kind and remembered for scoring (as user "
                         "data, kept when the cache is cleared)")
     add_model_flags(c, rank=False)
+    c.add_argument("--frame-fit", choices=FRAME_FITS, default=None,
+                   help="fit stock frames to the encoder by centre crop or by padding; default: "
+                        "the model's setting, else crop (as 'score' sees films)")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write caches")
     add_common_flags(c, "print a JSON summary on stdout")
     c.set_defaults(handler=cmd_curate)
@@ -162,13 +168,15 @@ def cmd_curate(args) -> int:
     with progress(args) as reporter:
         with reporter.stage("load model"):
             clip = load_clip(args.clip_model, args.clip_pretrained, args.device)
+        fit = args.frame_fit or (clip.spec.defaults or {}).get("frame_fit") or "crop"
         result = curate(args.library, args.stock, args.out, clip, n=args.n, k=args.k,
                         frames_per_video=args.frames_per_video, fps=args.fps,
                         sentences=args.sentences, llm=client, specificity=args.specificity,
                         classify=args.classify_kinds, exclude_kinds=exclude_kinds,
                         exclude_categories=exclude_categories, splits=args.splits, seed=args.seed,
                         split_takes=not args.whole_files, library_csv=args.library_csv,
-                        batch_size=args.batch_size, use_cache=not args.no_cache, reporter=reporter)
+                        batch_size=args.batch_size, use_cache=not args.no_cache, fit=fit,
+                        reporter=reporter)
     if client is not None and client.disabled:
         log.warning("LLM stopped answering (%s): sentences fell back to the template", client.disabled)
     summary = result.summary()
@@ -184,7 +192,8 @@ def cmd_curate(args) -> int:
 
 def format_counts(counts: dict, out: Path) -> str:
     """The human summary: pairs per split and what ran short."""
-    lines = [f"wrote {out}: {counts.get('pairs_total', 0)} pairs over {counts.get('frames', 0)} frames"]
+    lines = [(f"wrote {out}: {counts.get('sounds_total', 0)} tagged sounds, "
+              f"{counts.get('pairs_total', 0)} pairs over {counts.get('frames', 0)} frames")]
     for name in ("train", "val", "test"):
         lines.append(f"  {name:<5} {counts['pairs'][name]:>6} pairs  {counts['sfx'][name]:>6} SFX  "
                      f"{counts['videos'][name]:>5} videos  {counts['frames_per_split'][name]:>6} frames"
@@ -196,6 +205,9 @@ def format_counts(counts: dict, out: Path) -> str:
     if counts.get("skipped_sounds") or counts.get("skipped_media"):
         lines.append(f"  skipped: {counts.get('skipped_sounds', 0)} sounds, "
                      f"{counts.get('skipped_media', 0)} stock files (see --json or --verbose)")
+    if counts.get("untagged"):
+        lines.append(f"  {counts['untagged']} sounds without usable tags left out (ranking finds "
+                     "them by their sound)")
     if counts.get("llm_fallbacks"):
         lines.append(f"  {counts['llm_fallbacks']} sentences fell back to the template")
     return "\n".join(lines)

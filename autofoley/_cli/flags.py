@@ -153,12 +153,13 @@ def add_model_flags(p: argparse.ArgumentParser, rank: bool = True) -> None:
         return
     g.add_argument("--rank", choices=RANK_MODES, default="auto",
                    help="rank the library by CLIP text embeddings of its tags, by an audio "
-                        "encoder's embeddings, or a fusion of both (default: audio when an "
-                        "audio encoder ships for the CLIP model or --audio-model is given, "
-                        "else text)")
+                        "encoder's embeddings, or a fusion of both (default: hybrid when a "
+                        "trained audio encoder for the CLIP model is registered, shipped or "
+                        "yours, or --audio-model is given, else text)")
     g.add_argument("--audio-model", default=None,
-                   help="audio encoder: a registry name (see 'autofoley models'), a .safetensors "
-                        "checkpoint from 'autofoley train', or cnn14:/path/Cnn14_mAP=0.431.pth")
+                   help="audio encoder: a registry name (see 'autofoley models'; yours from "
+                        "'autofoley train --register'), a .safetensors checkpoint from "
+                        "'autofoley train', or cnn14:/path/Cnn14_mAP=0.431.pth")
     g.add_argument("--hybrid-weight", type=fraction, default=None,
                    help=f"weight of audio in --rank hybrid, 0..1 (default: {DEFAULT_HYBRID_WEIGHT})")
     g.add_argument("--no-split", action="store_true",

@@ -18,6 +18,7 @@ from autofoley._cli.display import print_json, progress, shows_progress
 from autofoley._cli.flags import (
     add_common_flags,
     count,
+    fraction,
     non_negative,
     non_negative_int,
     number,
@@ -63,7 +64,15 @@ def add_train_flags(p: argparse.ArgumentParser, with_model: bool = True) -> None
                    help="AdamW weight decay (default: %(default)s)")
     g.add_argument("--temperature", type=positive, default=d.temperature_init,
                    help="initial softmax temperature, learnt from there (default: %(default)s)")
-    g.add_argument("--freeze-backbone", action="store_true", help="train the projection only")
+    g.add_argument("--freeze-backbone", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the projection only, on backbone embeddings computed once "
+                        "(default; --no-freeze-backbone fine-tunes the backbone too, on "
+                        "random crops, much slower on a CPU)")
+    g.add_argument("--image-weight", type=fraction, default=None, metavar="W",
+                   help="mix of the two losses: W x towards the paired frames (the paper's) + "
+                        "(1 - W) x towards each tagged sound's sentence in CLIP text space (every "
+                        "tagged sound of the library); 1 = pairs only, 0 = language only "
+                        f"(default: {d.image_weight}; the ablation: 1)")
     g.add_argument("--match", choices=MATCH_MODES, default=d.match,
                    help="frame each sound is trained against: its matched (or a top-k) frame, "
                         "the nearest frame of its video (Nearest Match), or several frames of "
@@ -90,11 +99,18 @@ def config_from_args(args):
     """The ``TrainConfig`` of a ``train`` or ``eval --ablation`` command line."""
     from autofoley.training.config import TrainConfig
 
+    freeze = args.freeze_backbone
+    if freeze and args.from_scratch:
+        raise UsageError("--from-scratch trains the backbone: it cannot be frozen", None,
+                         "drop --freeze-backbone")
+    image_weight = args.image_weight if args.image_weight is not None else (
+        1.0 if getattr(args, "ablation", False) else TrainConfig.image_weight)
     return TrainConfig(
         audio_model=args.audio_model or TrainConfig.audio_model, from_scratch=args.from_scratch,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
         weight_decay=args.weight_decay, temperature_init=args.temperature,
-        freeze_backbone=args.freeze_backbone, match=args.match,
+        freeze_backbone=(not args.from_scratch) if freeze is None else freeze,
+        image_weight=image_weight, match=args.match,
         nearest_warmup_epochs=args.nearest_warmup, multiframe=args.multiframe,
         augment_topk=not args.no_augment, crop_seconds=args.crop_seconds,
         patience=args.patience, select=args.select, seed=args.seed)
@@ -115,7 +131,12 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="continue the run in --out from its last epoch, with its settings "
                         "(only --epochs and --patience are taken from this command line)")
     t.add_argument("--overwrite", action="store_true",
-                   help="start again in an --out that already holds a run")
+                   help="start again in an --out that already holds a run (with --register: "
+                        "replace a registered model of that name)")
+    t.add_argument("--register", metavar="NAME", default=None,
+                   help="add the trained encoder to your model registry as NAME (a copy under "
+                        "the user data folder), so that --audio-model NAME works everywhere; "
+                        "with a trained encoder for the CLIP model, --rank auto becomes hybrid")
     add_train_flags(t)
     add_common_flags(t, "print the result as JSON on stdout")
     t.set_defaults(handler=cmd_train)
@@ -138,8 +159,12 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
                         "registry name); with --ablation, the one to train from")
     e.add_argument("--split", choices=("train", "val", "test"), default="test",
                    help="(default: %(default)s)")
-    e.add_argument("--text-clip", default=None,
-                   help="CLIP model for the text row (default: the pairs' own)")
+    e.add_argument("--clip-model", "--text-clip", dest="clip_model", default=None,
+                   help="CLIP model, as every command takes it: a name or an open_clip config "
+                        ".json (the text row, and --ablation's curation; default: the pairs' "
+                        "own, loaded as curate loaded it)")
+    e.add_argument("--clip-pretrained", default=None,
+                   help="its pretrained tag or checkpoint (with --clip-model)")
     e.add_argument("--no-text", action="store_true", help="no CLIP text row")
     e.add_argument("--no-untrained", action="store_true", help="no untrained-encoder row")
     a = e.add_argument_group("ablation")
@@ -151,9 +176,6 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
                                               "(reused: run again to finish an interrupted ablation)")
     a.add_argument("--ns", type=_ns, default=(1, 2, 5, 10, 100, None),
                    help="pairing limits, comma-separated, inf for none (default: 1,2,5,10,100,inf)")
-    a.add_argument("--clip-model", default=None,
-                   help="CLIP model for curation (default: the registry default)")
-    a.add_argument("--clip-pretrained", default=None, help="its pretrained tag or checkpoint")
     a.add_argument("--k", type=non_negative_int, default=10,
                    help="augmentation frames per sound when curating (default: %(default)s)")
     add_train_flags(e, with_model=False)
@@ -213,13 +235,24 @@ def cmd_train(args) -> int:
                        device=args.device)
     for path, reason in result.skipped:
         log.warning("skipped %s: %s", path, reason)
+    registered = None
+    if args.register:
+        from autofoley.models.registry import register_audio_model
+
+        registered = register_audio_model(args.register, result.model_path,
+                                          f"trained by autofoley train on {args.pairs}",
+                                          overwrite=args.overwrite)
+        log.info("registered %s as '%s' (%s)", result.model_path, args.register, registered)
     if args.json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(),
+                    "registered": None if registered is None else
+                    {"name": args.register, "path": str(registered)}})
         return 0
     best = "-" if result.best_metric is None else f"{result.best_metric:.3f}"
     print(f"best epoch {result.best_epoch} of {result.epochs_run} (val {args.select} {best})"
           f"{', stopped early' if result.stopped_early else ''}; wrote {result.model_path}")
-    print(f"use it with: autofoley score FILM --library DIR --audio-model {result.model_path}",
+    model = args.register or result.model_path
+    print(f"use it with: autofoley score FILM --library DIR --audio-model {model}",
           file=sys.stderr)
     return 0
 
@@ -233,10 +266,11 @@ def cmd_eval(args) -> int:
         raise UsageError("eval needs a pairs folder and --audio-model", None,
                          "e.g. autofoley eval PAIRS --audio-model OUT/model.safetensors, "
                          "or --ablation --library DIR --stock DIR --work DIR")
-    text = False if args.no_text else args.text_clip
+    text = False if args.no_text else args.clip_model
     with progress(args) as reporter:
         result = evaluate(args.pairs, args.audio_model, split=args.split, text_clip=text,
-                          device=args.device, untrained=not args.no_untrained, reporter=reporter)
+                          device=args.device, untrained=not args.no_untrained, reporter=reporter,
+                          text_pretrained=args.clip_pretrained)
     if args.json:
         print_json(result)
     else:

@@ -6,8 +6,18 @@
   (Wilkins et al.);
 - ``hybrid``: a weighted fusion of the two, per sound.
 
-``auto`` picks ``audio`` when the registry ships a trained audio encoder for
-the chosen CLIP model (or one is named), else ``text``.
+``auto`` picks ``hybrid`` when the registry (shipped, or the user's own from
+``train --register``) holds a trained audio encoder for the chosen CLIP model
+(or one is named), else ``text``.
+
+Untagged sounds (``scan.is_tagged``: ``Audio 0012.wav`` in a folder that says
+nothing) have no sentence worth a text key: text ranking leaves them out
+(listed as skipped, with why), audio ranking treats them like any other, and
+hybrid gives them, in place of their own text key, the mean text key of the
+tagged sounds nearest to them in audio (``borrowed_text``), so their fused
+keys are made like the tagged sounds' and compete on one scale.
+``LibraryIndex.found_by`` says which keys stand for each entry ("text",
+"audio" or "both"); events.json reports it per placed sound.
 
 Hybrid fusion. Both kinds of key are compared with the same frame vector f,
 so fusing the keys fuses the cosines: f . (w a + (1-w) t) = w f.a + (1-w) f.t.
@@ -26,6 +36,7 @@ costs nothing in ranking.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +49,8 @@ if TYPE_CHECKING:  # importing them pulls in torch; the CLI reads only the const
     from autofoley.library.scan import LibraryScan
     from autofoley.library.takes import SplitParams
     from autofoley.library.text_index import LibraryIndex
+
+log = logging.getLogger("autofoley")
 
 RANK_MODES = ("auto", "text", "audio", "hybrid")
 DEFAULT_HYBRID_WEIGHT = 0.5  # weight of audio in hybrid fusion
@@ -66,7 +79,13 @@ def choose_rank(rank: str, clip_model: str, audio_model: str | None) -> tuple[st
         return "text", None
     audio_model = audio_model or default_audio_model(clip_model)
     if rank == "auto":
-        return ("audio", audio_model) if audio_model else ("text", None)
+        from autofoley.models.registry import needs_missing_aisfx
+
+        if audio_model and needs_missing_aisfx(audio_model):
+            log.warning("audio encoder '%s' needs the aisfx package's weights (pip install "
+                        "--no-deps aisfx): ranking by text alone", audio_model)
+            return "text", None
+        return ("hybrid", audio_model) if audio_model else ("text", None)
     if audio_model is None:
         raise ModelError(f"--rank {rank} needs an audio encoder, and none ships for CLIP "
                          f"model '{clip_model}'", None,
@@ -75,9 +94,12 @@ def choose_rank(rank: str, clip_model: str, audio_model: str | None) -> tuple[st
 
 
 def fuse(text: "LibraryIndex", audio: "LibraryIndex",
-         weight: float = DEFAULT_HYBRID_WEIGHT) -> "LibraryIndex":
+         weight: float = DEFAULT_HYBRID_WEIGHT,
+         tagged: np.ndarray | None = None) -> "LibraryIndex":
     """Hybrid keys ``weight * audio' + (1 - weight) * text`` (see the module
-    docstring for ``audio'``). Both indexes must hold the same entries."""
+    docstring for ``audio'``); for the entries ``tagged`` marks False, the
+    text part is borrowed from the nearest tagged sounds (``borrowed_text``).
+    Both indexes must hold the same entries."""
     if [e.key for e in text.entries] != [e.key for e in audio.entries]:
         raise ValueError("text and audio indexes hold different entries")
     if not 0.0 <= weight <= 1.0:
@@ -85,12 +107,41 @@ def fuse(text: "LibraryIndex", audio: "LibraryIndex",
     t, a = text.vectors.astype(np.float64), audio.vectors.astype(np.float64)
     if len(t) == 0:
         return text
-    mean_t, mean_a = t.mean(axis=0), a.mean(axis=0)
-    spread_t = np.sqrt(((t - mean_t) ** 2).sum(axis=1).mean())
-    spread_a = np.sqrt(((a - mean_a) ** 2).sum(axis=1).mean())
+    tagged = np.ones(len(t), bool) if tagged is None else np.asarray(tagged, bool)
+    # The mapping is learnt where both keys mean something: the tagged sounds.
+    ref = tagged if tagged.sum() >= 2 else np.ones(len(t), bool)
+    mean_t, mean_a = t[ref].mean(axis=0), a[ref].mean(axis=0)
+    spread_t = np.sqrt(((t[ref] - mean_t) ** 2).sum(axis=1).mean())
+    spread_a = np.sqrt(((a[ref] - mean_a) ** 2).sum(axis=1).mean())
     a_on_t = mean_t + (a - mean_a) * (spread_t / max(spread_a, 1e-12))
+    if (~tagged).any() and tagged.any():
+        # An untagged sound borrows the text of the tagged sound it sounds
+        # most like, so its key is made like every other, of audio and text:
+        # on audio alone it lost to the fused keys (demo world: never placed).
+        t = t.copy()
+        t[~tagged] = borrowed_text(a[~tagged], a[tagged], t[tagged])
     fused = (weight * a_on_t + (1.0 - weight) * t).astype(np.float32)
-    return dataclasses.replace(text, vectors=fused)
+    found = ["audio" if not ok else "both" if 0.0 < weight < 1.0
+             else "text" if weight == 0.0 else "audio" for ok in tagged]
+    return dataclasses.replace(text, vectors=fused, found_by=found)
+
+
+# Tagged sounds an untagged one borrows its text key from. One: a mean over
+# five mixed several classes' text and blurred the key (demo world).
+BORROW_NEIGHBOURS = 1
+
+
+def borrowed_text(audio: np.ndarray, tagged_audio: np.ndarray, tagged_text: np.ndarray,
+                  k: int = BORROW_NEIGHBOURS) -> np.ndarray:
+    """For each row of ``audio`` (untagged sounds), the normalised mean text
+    key of the ``k`` tagged sounds nearest in audio (cosine): tags propagated
+    to a file by what it sounds like."""
+    from autofoley.placement.rank import topk
+
+    k = max(1, min(k, len(tagged_audio)))
+    _, idx = topk(np.asarray(audio, np.float32), np.asarray(tagged_audio, np.float32), k)
+    mean = np.asarray(tagged_text, np.float64)[idx].mean(axis=1)
+    return mean / np.linalg.norm(mean, axis=1, keepdims=True).clip(1e-12)
 
 
 @dataclasses.dataclass
@@ -117,7 +168,7 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
     (``index_store``). Text ranks whole files: takes of one file share one
     sentence, and identical keys would only split the softmax between them.
     """
-    from autofoley.library.scan import DEFAULT_TEMPLATE
+    from autofoley.library.scan import DEFAULT_TEMPLATE, is_tagged
     from autofoley.library.text_index import build_index
     from autofoley.progress import NullReporter
 
@@ -137,6 +188,8 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
                                    skipped=sorted([*scan.skipped, *audio_index.skipped],
                                                   key=lambda s: str(s[0])))
         if mode == "audio":
+            audio_index = dataclasses.replace(audio_index,
+                                              found_by=["audio"] * len(audio_index.entries))
             return BuiltIndex(scan, audio_index, audio_index.embedded, audio_index.folder)
     new = [0]
 
@@ -144,11 +197,22 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
         new[0] = total
         update(done, total)
 
+    tagged = np.array([is_tagged(e) for e in scan.entries], bool)
+    if mode == "text" and not tagged.all():
+        untagged = [e for e, ok in zip(scan.entries, tagged) if not ok]
+        log.warning("%d sounds have no usable tags (e.g. %s): left out of text ranking; "
+                    "--rank hybrid with a trained audio encoder finds them by their sound",
+                    len(untagged), untagged[0].path.name)
+        reason = "no usable tags: ranked only by its sound (--rank hybrid or audio)"
+        scan = dataclasses.replace(
+            scan, entries=[e for e, ok in zip(scan.entries, tagged) if ok],
+            skipped=sorted([*scan.skipped, *((e.path, reason) for e in untagged)],
+                           key=lambda s: str(s[0])))
     with reporter.stage("embed library") as update:
         text_index = build_index(scan, clip, template, use_cache, progress=count)
     if mode == "text":
         return BuiltIndex(scan, text_index, new[0])
-    return BuiltIndex(scan, fuse(text_index, audio_index, hybrid_weight),
+    return BuiltIndex(scan, fuse(text_index, audio_index, hybrid_weight, tagged),
                       audio_index.embedded + new[0], audio_index.folder)
 
 

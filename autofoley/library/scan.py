@@ -512,3 +512,33 @@ def sentence_for(entry: SoundEntry, template: str = DEFAULT_TEMPLATE) -> str:
         fallback = entry.category.lower() if entry.category != UNCATEGORIZED else "sound effect"
         phrases = [fallback]
     return template.format(", ".join(phrases))
+
+
+# --------------------------------------------------------------------------- untagged sounds
+
+# Words that name a file or a recording without saying what is heard:
+# "Audio 0012.wav", "New Recording 3", "ZOOM0004", "Track 07 bounce".
+_NAMELESS_WORDS = frozenset({
+    "audio", "sound", "sounds", "sfx", "fx", "track", "tracks", "recording", "recordings", "rec",
+    "untitled", "unnamed", "file", "files", "clip", "clips", "sample", "samples", "new", "effect",
+    "effects", "export", "exported", "bounce", "render", "mix", "take", "tk", "misc", "various",
+    "zoom", "tascam", "dr", "voice", "memo", "copy", "final", "edit", "edited", "wav", "aif",
+    "aiff", "mp3", "flac", "ogg", "stereo", "mono", "library", "folder",
+})
+
+
+def is_tagged(entry: SoundEntry) -> bool:
+    """Whether anything about ``entry`` (CSV row, embedded description, UCS
+    name, file name, folders) says what the sound is.
+
+    False for ``Audio 0012.wav`` in a folder that says nothing: its sentence
+    would be noise, so text ranking leaves it out and audio ranking finds it
+    by its sound alone (library/keys.py).
+    """
+    if entry.cat_id or (entry.category != UNCATEGORIZED
+                        and entry.category.lower() not in _GENERIC_FOLDERS
+                        and entry.category.lower() not in _NAMELESS_WORDS):
+        return True
+    text = _AUDIO_PHRASES.sub(" ", _words(entry.description).lower())
+    return any(w not in _AUDIO_WORDS and w not in _NAMELESS_WORDS and not _NUMBER.fullmatch(w)
+               and len(w) > 1 for w in _WORD.findall(text))

@@ -27,6 +27,18 @@ class LibraryIndex:
     entries: list[SoundEntry]
     sentences: list[str]
     vectors: np.ndarray  # (N, D) float32, L2-normalised, row i for entries[i]
+    # Which keys stand for each entry: "text", "audio" or "both" (hybrid);
+    # None: all text.
+    found_by: list[str] | None = None
+
+    def found_by_of(self, entry: SoundEntry) -> str:
+        """The keys that stand for ``entry`` ("text" when unknown)."""
+        if self.found_by is None:
+            return "text"
+        if not hasattr(self, "_found"):
+            object.__setattr__(self, "_found", {e.key: f for e, f in
+                                                zip(self.entries, self.found_by)})
+        return self._found.get(entry.key, "text")
 
     def of_kind(self, kind: str) -> np.ndarray:
         """Indices of the entries of one kind ("sfx" or "ambience")."""

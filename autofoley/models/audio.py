@@ -247,6 +247,18 @@ class AudioEncoder:
         Only the windows the encoder uses are decoded, so a very long file
         costs ``max_windows`` windows of decoding. InputError if unreadable.
         """
+        return self._embed(self._file_windows(path, offset, duration), 1, 16)[0]
+
+    def pooled_file(self, path: str | Path, offset: float = 0.0,
+                    duration: float | None = None) -> np.ndarray:
+        """The backbone's pooled embedding of the sound, before centring and
+        projection: what training a projection on a frozen backbone learns
+        from (exactly the windows ``encode_file`` uses)."""
+        windows = self._file_windows(path, offset, duration)
+        return self._pool(windows, 1, 16)[0].cpu().numpy()
+
+    def _file_windows(self, path: str | Path, offset: float,
+                      duration: float | None) -> list[tuple[int, np.ndarray]]:
         sr = self.sample_rate
         info = audio_info(path)
         total = max(0.0, info.duration - offset)
@@ -257,19 +269,28 @@ class AudioEncoder:
         # Up to max_windows + 1 windows' worth: decode in one read.
         if n <= (win.max_windows + 1) * win.window:
             data = load_audio(path, sr=sr, offset=offset, duration=total)
-            return self.encode([_mono(data)])[0]
+            return [(0, w) for w in win.cut(_mono(np.asarray(data, np.float32)))]
         windows = []
         for start in win.starts(n):
             data = _mono(load_audio(path, sr=sr, offset=offset + start / sr, duration=win.window / sr))
             w = np.zeros(win.window, np.float32)
             w[:min(len(data), win.window)] = data[:win.window]
             windows.append((0, w))
-        return self._embed(windows, 1, 16)[0]
+        return windows
 
     @torch.inference_mode()
     def _embed(self, windows: list[tuple[int, np.ndarray]], count: int, batch_size: int) -> np.ndarray:
         if count == 0:
             return np.zeros((0, self.embed_dim), np.float32)
+        pooled = self._pool(windows, count, batch_size)
+        with self._autocast():
+            out = self.model.project(pooled)
+        return _normalise(out)
+
+    @torch.inference_mode()
+    def _pool(self, windows: list[tuple[int, np.ndarray]], count: int,
+              batch_size: int) -> torch.Tensor:
+        """(count, backbone dim): the mean backbone embedding of each owner's windows."""
         dim = self.model.backbone.out_dim
         sums = torch.zeros((count, dim), dtype=torch.float32, device=self.device)
         counts = torch.zeros(count, dtype=torch.float32, device=self.device)
@@ -287,10 +308,7 @@ class AudioEncoder:
                 owners = torch.tensor([windows[k][0] for k in chunk], device=self.device)
                 sums.index_add_(0, owners, emb)
                 counts.index_add_(0, owners, torch.ones(len(chunk), device=self.device))
-        pooled = sums / counts.clamp_min(1.0)[:, None]
-        with self._autocast():
-            out = self.model.project(pooled)
-        return _normalise(out)
+        return sums / counts.clamp_min(1.0)[:, None]
 
     def _autocast(self):
         # As ClipEncoder: fp16 on GPUs; CPUs stay fp32. The front ends switch
@@ -329,11 +347,20 @@ def check_compatible(audio: AudioEncoder, clip_identity: str, embed_dim: int | N
 # --------------------------------------------------------------------------- checkpoints
 
 def save_audio_encoder(path: str | Path, encoder_or_module: AudioEncoder | AudioModel,
-                       config: dict | None, clip_identity: str | None) -> None:
-    """Write a whole audio model as .safetensors with its config in the
-    metadata (backbone, config JSON, clip_identity, embed_dim), so that
+                       config: dict | None, clip_identity: str | None,
+                       backbone_weights: str | None = None, clip_model: str | None = None) -> None:
+    """Write an audio model as .safetensors with its config in the metadata
+    (backbone, config JSON, clip_identity, embed_dim), so that
     ``load_audio_encoder(path)`` rebuilds it without any other file.
-    ``config`` may be None when an AudioEncoder is given (its own is used)."""
+    ``config`` may be None when an AudioEncoder is given (its own is used).
+
+    ``backbone_weights``: the published backbone checkpoint the model's
+    backbone was loaded from and left untouched (a path, or
+    ``"aisfx-package"``). Only the rest (centre and projection, a few
+    hundred kB) is written, with the backbone file's sha256; loading reads
+    the backbone from that checkpoint again and refuses another one.
+    ``clip_model``: the CLIP model's name, recorded for ``--register``.
+    """
     from safetensors.torch import save_file
 
     from autofoley.atomic import atomic_path
@@ -357,6 +384,12 @@ def save_audio_encoder(path: str | Path, encoder_or_module: AudioEncoder | Audio
         "clip_identity": clip_identity or "",
         "embed_dim": str(int(config["embed_dim"])),
     }
+    if clip_model:
+        metadata["clip_model"] = clip_model
+    if backbone_weights:
+        state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
+        metadata.update({"backbone_weights": backbone_weights,
+                         "backbone_sha256": file_sha256(resolve_backbone_ref(backbone_weights))})
     path = Path(path)
     with atomic_path(path, suffix=".safetensors") as tmp:
         save_file(state, str(tmp), metadata=metadata)
@@ -448,14 +481,27 @@ def _load_checkpoint(spec: AudioSpec, config: dict) -> tuple[AudioModel, str]:
     except (SafetensorError, OSError) as exc:
         raise ModelError(f"cannot read checkpoint: {exc}", path, "pass a .safetensors file "
                          "written by autofoley") from None
+    if spec.backbone_weights:
+        # A head-only checkpoint: the published backbone first, then ours.
+        model, _ = _build_seeded(spec, config)
+        state = {**{k: v for k, v in model.state_dict().items() if k.startswith("backbone.")},
+                 **state}
     try:
-        model = AudioModel(config)
+        if not spec.backbone_weights:
+            model = AudioModel(config)
         model.load_state_dict(state, strict=True)
     except (RuntimeError, ValueError, TypeError, KeyError) as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         raise ModelError(f"checkpoint does not match its config: {' '.join(lines[:2])[:200]}",
                          path, "re-save it with save_audio_encoder") from None
     return model, sha
+
+
+def resolve_backbone_ref(ref: str) -> Path:
+    """The file a head-only checkpoint's ``backbone_weights`` names."""
+    from autofoley.models.registry import resolve_backbone_weights
+
+    return Path(resolve_backbone_weights(ref))
 
 
 def load_audio_for(name_or_path: str | AudioSpec, clip, device: str | None = None) -> AudioEncoder:

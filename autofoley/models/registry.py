@@ -4,6 +4,8 @@ Three sources, in order:
 1. the project's own registry (``models/registry.json``, installed as
    ``autofoley.shipped_models``): small configs with shipped safetensors
    weights (checked against their sha256) or seeded random weights for tests;
+   plus the user's own audio encoders (``autofoley train --register NAME``),
+   kept in ``registry.json`` of the user config folder;
 2. a path to an open_clip model config JSON (``--clip-model my_model.json``);
 3. any open_clip model name (``ViT-B-32``), with an open_clip pretrained tag
    (downloaded once into the Hugging Face cache) or a local checkpoint file.
@@ -46,9 +48,76 @@ def models_dir() -> Path:
 
 
 def registry() -> dict:
-    """The parsed ``models/registry.json``."""
+    """The parsed ``models/registry.json``, with the user's registered audio
+    encoders added (a shipped name wins: a user entry cannot shadow it)."""
     with open(models_dir() / "registry.json", encoding="utf-8") as f:
-        return json.load(f)
+        shipped = json.load(f)
+    audio = dict(shipped.get("audio", {}))
+    audio.update((k, v) for k, v in user_registry().get("audio", {}).items() if k not in audio)
+    shipped["audio"] = audio
+    return shipped
+
+
+def user_registry_path() -> Path:
+    """``registry.json`` in the user config folder (``$AUTOFOLEY_CONFIG``)."""
+    from autofoley.cache import user_dir
+
+    return user_dir("config", "AUTOFOLEY_CONFIG") / "registry.json"
+
+
+def user_registry() -> dict:
+    """The user's registry ({"audio": {name: entry}}); empty when there is none.
+    A damaged file is an error naming it, not silently an empty registry."""
+    path = user_registry_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"user model registry unreadable ({exc})", path,
+                         "fix or delete the file") from None
+    if not isinstance(data, dict) or not isinstance(data.get("audio", {}), dict):
+        raise ModelError("user model registry is not {\"audio\": {...}}", path,
+                         "fix or delete the file")
+    return data
+
+
+def register_audio_model(name: str, checkpoint: str | Path, description: str = "",
+                         overwrite: bool = False) -> Path:
+    """Copy a trained audio encoder checkpoint into the user's data folder
+    and add it to the user registry as ``name`` (``--audio-model NAME``).
+    Returns the copy's path. ModelError when ``name`` is taken (a shipped
+    name always; a user's own unless ``overwrite``)."""
+    import shutil
+
+    from autofoley.atomic import atomic_path, ensure_dir, write_json
+    from autofoley.cache import user_dir
+
+    if not name or any(c in name for c in "/\\:") or name.endswith(".safetensors"):
+        raise ModelError(f"'{name}' is not a usable model name", None,
+                         "use letters, digits, '-', '_' and '.'")
+    src = Path(checkpoint)
+    meta = _audio_checkpoint_metadata(src)
+    with open(models_dir() / "registry.json", encoding="utf-8") as f:
+        if name in json.load(f).get("audio", {}):
+            raise ModelError(f"'{name}' is a model shipped with autofoley", None,
+                             "register under another name")
+    data = user_registry()
+    audio = dict(data.get("audio", {}))
+    if name in audio and not overwrite:
+        raise ModelError(f"'{name}' is already registered", user_registry_path(),
+                         "pass --overwrite to replace it, or choose another name")
+    folder = ensure_dir(user_dir("data", "AUTOFOLEY_DATA") / "models")
+    dest = folder / f"{name}.safetensors"
+    with atomic_path(dest, suffix=".safetensors") as tmp:
+        shutil.copyfile(src, tmp)
+    config = json.loads(meta["config"])
+    audio[name] = {"backbone": config.get("backbone", meta.get("backbone")),
+                   "weights": str(dest), "sha256": file_sha256(dest),
+                   "clip_model": meta.get("clip_model") or None,
+                   "description": description or f"registered from {src}"}
+    write_json(user_registry_path(), {**data, "audio": audio})
+    return dest
 
 
 def available_clip_models() -> list[str]:
@@ -244,29 +313,75 @@ def aisfx_checkpoint() -> Path | None:
     return None
 
 
+def resolve_backbone_weights(ref: str, who: str = "this audio model") -> str:
+    """A backbone checkpoint reference: ``aisfx-package`` (the installed aisfx
+    wheel's weights), a path relative to models/, or an absolute path."""
+    if ref == "aisfx-package":
+        found = aisfx_checkpoint()
+        if found is None:
+            raise ModelError(f"{who} needs the aisfx package's pretrained weights", None,
+                             "pip install --no-deps aisfx")
+        return str(found)
+    path = models_dir() / ref
+    if not path.is_file():
+        raise ModelError("backbone checkpoint not found", path, "check the path, or reinstall")
+    return str(path)
+
+
+def _head_backbone(meta: dict, path: Path) -> str | None:
+    """The backbone a head-only checkpoint (``save_audio_encoder(...,
+    backbone_weights=...)``) was trained on, checked by its sha256; None for
+    a whole-model checkpoint."""
+    ref = meta.get("backbone_weights")
+    if not ref:
+        return None
+    resolved = resolve_backbone_weights(ref, f"audio encoder {path.name}")
+    if meta.get("backbone_sha256") and file_sha256(resolved) != meta["backbone_sha256"]:
+        raise ModelError("the backbone checkpoint differs from the one this projection was "
+                         f"trained on ({resolved})", path,
+                         "install the backbone weights it was trained with, or train again")
+    return resolved
+
+
+def needs_missing_aisfx(name: str) -> bool:
+    """Whether the registry's audio model ``name`` reads its backbone from the
+    aisfx wheel and the wheel is not installed (``--rank auto`` then falls
+    back to text instead of failing)."""
+    entry = registry().get("audio", {}).get(name)
+    if entry is None or aisfx_checkpoint() is not None:
+        return False
+    if entry.get("backbone_weights") == "aisfx-package":
+        return True
+    if entry.get("weights"):
+        try:
+            meta = _audio_checkpoint_metadata(models_dir() / entry["weights"])
+        except ModelError:
+            return False  # loading it will say what is wrong
+        return meta.get("backbone_weights") == "aisfx-package"
+    return False
+
+
 def _audio_registry_spec(name: str, entry: dict) -> AudioSpec:
+    weights = entry.get("weights")
+    if weights is not None:
+        path, sha = _shipped_weights(weights, entry.get("sha256"))
+        meta = _audio_checkpoint_metadata(path)
+        config = json.loads(meta["config"])
+        clip_identity = meta.get("clip_identity") or None
+        if clip_identity is None and entry.get("projection_trained", True) and entry.get("clip_model"):
+            clip_identity = resolve_clip(entry["clip_model"], entry.get("clip_pretrained")).identity
+        return AudioSpec(name, entry.get("backbone", config["backbone"]), config, "registry",
+                         str(path), _head_backbone(meta, path), 0, sha, clip_identity)
     config, config_path = _audio_config(entry["config"])
     backbone = entry.get("backbone", config["backbone"])
     clip_identity = None
     if entry.get("projection_trained", True) and entry.get("clip_model"):
         clip_identity = resolve_clip(entry["clip_model"], entry.get("clip_pretrained")).identity
     backbone_weights = entry.get("backbone_weights")
-    if backbone_weights == "aisfx-package":
-        found = aisfx_checkpoint()
-        if found is None:
-            raise ModelError(f"'{name}' needs the aisfx package's pretrained weights", None,
-                             "pip install --no-deps aisfx")
-        backbone_weights = str(found)
-    elif backbone_weights:
-        backbone_weights = str(models_dir() / backbone_weights)
-    weights = entry.get("weights")
-    if weights is None:
-        return AudioSpec(name, backbone, config, "registry", None, backbone_weights,
-                         int(entry.get("seed", 0)), None, clip_identity, config_path)
-    path, sha = _shipped_weights(weights, entry.get("sha256"))
-    meta = _audio_checkpoint_metadata(path)
-    return AudioSpec(name, backbone, json.loads(meta["config"]), "registry", str(path), None,
-                     0, sha, meta.get("clip_identity") or clip_identity, config_path)
+    if backbone_weights:
+        backbone_weights = resolve_backbone_weights(backbone_weights, f"'{name}'")
+    return AudioSpec(name, backbone, config, "registry", None, backbone_weights,
+                     int(entry.get("seed", 0)), None, clip_identity, config_path)
 
 
 def _audio_checkpoint_metadata(path: Path) -> dict:
@@ -294,4 +409,5 @@ def _audio_checkpoint_spec(path: Path) -> AudioSpec:
         raise ModelError("checkpoint metadata holds no valid config", path,
                          "re-save it with save_audio_encoder") from None
     return AudioSpec(path.stem, config.get("backbone", meta.get("backbone", "")), config,
-                     "checkpoint", str(path.resolve()), clip_identity=meta.get("clip_identity") or None)
+                     "checkpoint", str(path.resolve()), _head_backbone(meta, path),
+                     clip_identity=meta.get("clip_identity") or None)

@@ -35,14 +35,20 @@ def sfx_placements(events: list[Event], sounds: list[SoundEntry], series: np.nda
     in the film's segment grid.
 
     A sound longer than its event is trimmed at the event's end with a fade.
-    A shorter one plays whole when it is a one-shot (its natural end is the
-    right end); a continuous one (sustain.py) is looped until the event
-    ends: consecutive clips of the file overlapping by a crossfade, as a
-    sound editor lays them, ``playback="loop"``.
+    A take (one sound of a file split at silences, audio ranking) shorter
+    than its event plays on into the rest of its file, as a whole file does
+    with text ranking: the take chose the file and where to start, the file
+    gives the length (one chirp of a file of chirps is not a bird on screen
+    for 3 s). A sound still shorter than its event plays whole when it is a
+    one-shot (its natural end is the right end); a continuous one
+    (sustain.py) is looped until the event ends: consecutive clips of the
+    file overlapping by a crossfade, as a sound editor lays them,
+    ``playback="loop"``. Every clip starts at a whole frame of its file
+    (``frame_lead``).
     """
     out = []
     for n, e in enumerate(events):
-        sound = sounds[e.candidate]
+        sound = played_span(sounds[e.candidate], (e.stop - e.first) * step)
         start_f = frames((first_segment + e.first) * step, fps)
         event_f = frames((first_segment + e.stop) * step, fps) - start_f
         sound_f = int(np.floor(sound.duration * fps + 1e-6))  # never past the file's end
@@ -55,6 +61,7 @@ def sfx_placements(events: list[Event], sounds: list[SoundEntry], series: np.nda
         clips, xfade = loop_clips(start_f, start_f + event_f, sound_f, fps, LOOP_CROSSFADE) \
             if loop else ([(start_f, min(event_f, sound_f))], 0.0)
         pan = pans[n] if pans else ()
+        lead = frame_lead(sound, fps)
         for i, (pos, length_f) in enumerate(clips):
             length = float(length_f / fps)
             last = i == len(clips) - 1
@@ -64,7 +71,7 @@ def sfx_placements(events: list[Event], sounds: list[SoundEntry], series: np.nda
                 sound=sound,
                 start=float(pos / fps),
                 end=float((pos + length_f) / fps),
-                source_in=0.0,
+                source_in=-lead,
                 score=float(e.score),
                 scene=scene,
                 role="sfx",
@@ -78,6 +85,26 @@ def sfx_placements(events: list[Event], sounds: list[SoundEntry], series: np.nda
                 loop_index=i,
             ))
     return out
+
+
+def frame_lead(sound: SoundEntry, fps: Fraction) -> float:
+    """Seconds from the last frame boundary of the file before ``sound``'s
+    offset to the offset (0 for a whole file). A take found at silences
+    starts anywhere; every NLE (and MLT) cuts a file at whole frames, so the
+    clip starts that much earlier, in the take's silent padding, and the
+    editor hears exactly what the mix plays."""
+    first = int(np.floor(float(sound.offset) * float(fps) + 1e-6))
+    return max(0.0, float(sound.offset - Fraction(first) / fps))
+
+
+def played_span(sound: SoundEntry, event_seconds: float) -> SoundEntry:
+    """``sound``, or, when it is a take shorter than ``event_seconds``, the
+    take and the rest of its file after it (trimmed at the event's end like
+    any longer sound)."""
+    rest = sound.whole_file_duration - sound.offset
+    if sound.duration >= event_seconds or rest <= sound.duration + 1e-6:
+        return sound
+    return replace(sound, duration=rest)
 
 
 def shift_pan(pan: tuple[tuple[float, float], ...], offset: float) -> tuple[tuple[float, float], ...]:

@@ -75,7 +75,8 @@ def run_ablation(library: str | Path, stock: str | Path, work_dir: str | Path, c
     """Curate + train + evaluate per pairing limit in ``ns``.
 
     ``clip``: the ClipEncoder curation embeds with (and the text row uses).
-    ``config``: the training settings of every run (default TrainConfig()),
+    ``config``: the training settings of every run (default TrainConfig() on
+    the pairs alone, ``image_weight=1``: the table is about the pairs),
     ``device`` where they train and evaluate; ``curate_kwargs`` go to
     ``curate.curate`` (k, frames_per_video, ...).
     Returns one row per N, then reference rows for the untrained encoder and
@@ -92,7 +93,7 @@ def run_ablation(library: str | Path, stock: str | Path, work_dir: str | Path, c
 
     reporter = reporter or NullReporter()
     work = Path(work_dir)
-    config = config or TrainConfig()
+    config = config or TrainConfig(image_weight=1.0)
     curate_kwargs = dict(curate_kwargs or {})
     audio_cache: dict = {}  # decoded sounds, shared by the runs: the library is the same
     eval_root = work / f"pairs-n{_label(eval_n)}"

@@ -2,7 +2,9 @@
 
 - ``model.safetensors``: the best epoch, loadable by ``load_audio_encoder``
   (and ``--audio-model``); it carries the pairs' CLIP identity, so it is
-  refused with any other CLIP model;
+  refused with any other CLIP model. With a frozen published backbone it
+  holds only what was trained (centre and projection) and names the
+  backbone checkpoint by its sha256;
 - ``last.safetensors`` + ``optimizer.safetensors`` + ``state.json``: the
   last epoch, for ``resume``. Every file is written atomically; state.json
   is written last and records the digests of the other two, so files from
@@ -27,16 +29,20 @@ BEST, LAST, OPTIMIZER, STATE = ("model.safetensors", "last.safetensors", "optimi
 _RESUME_HINT = "train again without --resume"
 
 
-def save_model(out_dir: Path, name: str, model, config: dict, clip_identity: str | None) -> Path:
+def save_model(out_dir: Path, name: str, model, config: dict, clip_identity: str | None,
+               **kwargs) -> Path:
+    """``save_audio_encoder`` into ``out_dir``; ``kwargs`` go to it (a
+    head-only checkpoint's ``backbone_weights``, ``clip_model``)."""
     from autofoley.models.audio import save_audio_encoder
 
     path = out_dir / name
-    save_audio_encoder(path, model, config, clip_identity)
+    save_audio_encoder(path, model, config, clip_identity, **kwargs)
     return path
 
 
 def save_last(out_dir: Path, model, config: dict, clip_identity: str | None,
-              optimizer: torch.optim.Optimizer, logit_scale: torch.Tensor, state: dict) -> None:
+              optimizer: torch.optim.Optimizer, logit_scale: torch.Tensor, state: dict,
+              text_logit_scale: torch.Tensor | None = None) -> None:
     """The last epoch's weights and optimiser, then state.json (``state``
     plus the format and both files' digests)."""
     from autofoley.atomic import write_json
@@ -44,14 +50,15 @@ def save_last(out_dir: Path, model, config: dict, clip_identity: str | None,
 
     last = save_model(out_dir, LAST, model, config, clip_identity)
     opt = out_dir / OPTIMIZER
-    save_optimizer(opt, optimizer, logit_scale, int(state["epoch"]), int(state["step"]))
+    save_optimizer(opt, optimizer, logit_scale, int(state["epoch"]), int(state["step"]),
+                   text_logit_scale)
     write_json(out_dir / STATE, {"format": STATE_FORMAT, "version": STATE_VERSION, **state,
                                  "last_sha256": file_sha256(last),
                                  "optimizer_sha256": file_sha256(opt)})
 
 
 def load_last(out_dir: Path, model, optimizer: torch.optim.Optimizer,
-              logit_scale: torch.Tensor) -> dict:
+              logit_scale: torch.Tensor, text_logit_scale: torch.Tensor | None = None) -> dict:
     """Load the last epoch into ``model``, ``optimizer`` and ``logit_scale``;
     return state.json. ModelError when the files disagree with it."""
     from safetensors.torch import load_file
@@ -70,7 +77,7 @@ def load_last(out_dir: Path, model, optimizer: torch.optim.Optimizer,
     except (RuntimeError, OSError) as exc:
         raise ModelError(f"cannot resume from checkpoint ({str(exc).splitlines()[0][:160]})",
                          last, _RESUME_HINT) from None
-    load_optimizer(opt, optimizer, logit_scale)
+    load_optimizer(opt, optimizer, logit_scale, text_logit_scale)
     return state
 
 
@@ -88,7 +95,7 @@ def read_state(path: Path) -> dict:
 
 
 def save_optimizer(path: Path, optimizer: torch.optim.Optimizer, logit_scale: torch.Tensor,
-                   epoch: int, step: int) -> None:
+                   epoch: int, step: int, text_logit_scale: torch.Tensor | None = None) -> None:
     """The optimiser state as flat tensors ``state.<param>.<name>`` plus the
     param groups (without the parameters) as JSON metadata."""
     from safetensors.torch import save_file
@@ -97,6 +104,8 @@ def save_optimizer(path: Path, optimizer: torch.optim.Optimizer, logit_scale: to
 
     sd = optimizer.state_dict()
     tensors = {"logit_scale": logit_scale.detach().cpu().reshape(1).clone()}
+    if text_logit_scale is not None:
+        tensors["text_logit_scale"] = text_logit_scale.detach().cpu().reshape(1).clone()
     for pid, st in sd["state"].items():
         for name, value in st.items():
             t = value if torch.is_tensor(value) else torch.tensor(value)
@@ -109,7 +118,7 @@ def save_optimizer(path: Path, optimizer: torch.optim.Optimizer, logit_scale: to
 
 
 def load_optimizer(path: Path, optimizer: torch.optim.Optimizer,
-                   logit_scale: torch.Tensor) -> None:
+                   logit_scale: torch.Tensor, text_logit_scale: torch.Tensor | None = None) -> None:
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -131,3 +140,6 @@ def load_optimizer(path: Path, optimizer: torch.optim.Optimizer,
                          _RESUME_HINT) from None
     with torch.no_grad():
         logit_scale.copy_(tensors["logit_scale"].reshape(()).to(logit_scale.device))
+        if text_logit_scale is not None and "text_logit_scale" in tensors:
+            text_logit_scale.copy_(tensors["text_logit_scale"].reshape(()).to(
+                text_logit_scale.device))

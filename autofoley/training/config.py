@@ -30,17 +30,27 @@ class TrainConfig:
     inference uses). ``decode_windows``: windows of each sound decoded and
     kept in memory. ``select``: the validation metric for the best epoch and
     early stopping (``cat_p10``, higher is better, or ``mr``).
+
+    The default recipe: the pretrained aiSFX backbone, frozen (only the
+    projection into the CLIP space is trained, from embeddings computed once),
+    trained on two losses mixed by ``image_weight``: towards the frames each
+    sound was paired with (the paper's loss, on the curated pairs) and
+    towards the CLIP text embedding of each tagged sound's sentence (the
+    language bridge, on every tagged sound of the library). 0 trains through
+    language alone, 1 on the pairs alone (the paper's recipe). A pairs folder
+    without sounds (format 1) or without pairs (no stock) uses what it has.
     """
 
-    audio_model: str = "audio-tiny-cnn14"
+    audio_model: str = "aisfx"
     from_scratch: bool = False
-    epochs: int = 30
+    epochs: int = 60
     batch_size: int = 64
     lr: float = 1e-4
     head_lr: float | None = None
     weight_decay: float = 0.01
     temperature_init: float = 0.07
-    freeze_backbone: bool = False
+    freeze_backbone: bool = True
+    image_weight: float = 0.5
     batchnorm: str = "auto"
     match: str = "fixed"
     nearest_warmup_epochs: int = 1
@@ -48,7 +58,7 @@ class TrainConfig:
     augment_topk: bool = True
     crop_seconds: float | None = None
     decode_windows: int = 2
-    patience: int = 5
+    patience: int = 10
     select: str = "cat_p10"
     seed: int = 0
 
@@ -69,6 +79,10 @@ class TrainConfig:
             raise ValueError("epochs must be >= 0; patience, multiframe and decode_windows >= 1")
         if not 0 < self.temperature_init <= 1:
             raise ValueError("temperature_init must be in (0, 1]")
+        if not 0.0 <= self.image_weight <= 1.0:
+            raise ValueError("image_weight must be in [0, 1]")
+        if self.from_scratch and self.freeze_backbone:
+            raise ValueError("from_scratch trains the backbone: it cannot be frozen too")
 
 
 @dataclass

@@ -6,6 +6,13 @@ Wilkins et al.'s curation pipeline, in stages::
                                                                      > match per split -> pairs folder
     stock   -> 1 fps frames, up to k per video -> CLIP image vectors /
 
+Every tagged sound, paired or not, is also written with its sentence's text
+vector (``sounds.csv`` + ``texts.npy``): the language bridge ``train`` uses
+on the whole library, since N=1 pairs only as many sounds as there are
+distinct frames. Without stock footage only the bridge is written. Sounds
+with no usable tags (``library.scan.is_tagged``) have no sentence to learn
+from and are left out.
+
 Audio files and videos are each assigned to train/val/test by a seeded hash
 of their path, so the splits are disjoint in audio AND in footage, and an SFX
 is only ever matched with frames of its own split. Matching is greedy by
@@ -33,7 +40,12 @@ import numpy as np
 
 from autofoley.errors import LibraryError
 from autofoley.library.index_store import split_scan
-from autofoley.library.scan import DEFAULT_TEMPLATE, scan_library, sentence_for
+from autofoley.library.scan import (
+    DEFAULT_TEMPLATE,
+    is_tagged,
+    scan_library,
+    sentence_for,
+)
 from autofoley.library.takes import SplitParams
 from autofoley.library.text_index import embed_sentences
 from autofoley.progress import NullReporter
@@ -44,14 +56,14 @@ from autofoley.training.llm import (
     llm_sentences,
     save_llm_kinds,
 )
-from autofoley.training.pairs import SPLITS, Pair, write_pairs
+from autofoley.training.pairs import SPLITS, Pair, Sound, write_pairs
 from autofoley.training.splits import (
     DEFAULT_SPLITS,
     normalise_splits,
     relative_key,
     split_of,
 )
-from autofoley.training.stock import FIT, check_stock, stock_frames
+from autofoley.training.stock import FIT, StockFrames, check_stock, stock_frames
 
 if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
     from autofoley.models.clip import ClipEncoder
@@ -87,14 +99,14 @@ class CurateResult:
 
 # --------------------------------------------------------------------------- entry point
 
-def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEncoder, *,
+def curate(library: str | Path, stock: str | Path | None, out: str | Path, clip: ClipEncoder, *,
            n: int | None = 1, k: int = 10, frames_per_video: int | None = 10, fps: float = 1.0,
            sentences: str = "template", llm: LlmClient | None = None, specificity: str = "medium",
            classify: bool = False, exclude_kinds: Sequence[str] = DEFAULT_EXCLUDE_KINDS,
            exclude_categories: Sequence[str] = DEFAULT_EXCLUDE_CATEGORIES,
            splits: Sequence[float] = DEFAULT_SPLITS, seed: int = 0, split_takes: bool = True,
            library_csv: str | Path | None = None, batch_size: int = 64, use_cache: bool = True,
-           reporter=None) -> CurateResult:
+           fit: str = FIT, reporter=None) -> CurateResult:
     """Pair the SFX of ``library`` with frames of the videos and stills in
     ``stock``; write the pairs folder ``out`` (see pairs.py).
 
@@ -108,6 +120,9 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
     for ``exclude_kinds``. ``exclude_categories``: category names (UCS or
     CSV), case-insensitive. ``splits``: train/val/test fractions.
     ``split_takes``: cut multi-take files into one SFX per take.
+    ``stock`` None: no pairs, only the sounds and their sentences (the
+    language bridge). ``fit``: how frames become the encoder's square (the
+    model's own frame fit).
     """
     if n is not None and n < 1:
         raise ValueError("n (pairing limit) must be >= 1, or None for no limit")
@@ -123,7 +138,7 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
         raise ValueError("sentences='llm' and classify=True need an LlmClient")
     fractions = normalise_splits(splits)
     reporter = reporter or NullReporter()
-    stock = check_stock(stock)
+    stock = check_stock(stock) if stock is not None else None
     out = Path(out).expanduser()
     skipped: list[tuple[Path, str]] = []
 
@@ -147,6 +162,14 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
     if not entries:
         raise LibraryError("every sound was excluded by kind or category", scan.root,
                            "loosen --exclude-kind / --exclude-category")
+    untagged = [e for e in entries if not is_tagged(e)]
+    if untagged:
+        log.info("%d sounds have no usable tags (e.g. %s): left out of training; ranking "
+                 "finds them by their sound", len(untagged), untagged[0].path.name)
+        entries = [e for e in entries if is_tagged(e)]
+        if not entries:
+            raise LibraryError("no sound has usable tags to learn from", scan.root,
+                               "tag some sounds (names, a CSV sidecar) and curate again")
 
     fallbacks = 0
     with reporter.stage("sentences") as update:
@@ -163,8 +186,13 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
         text_vectors = embed_sentences(texts, clip, use_cache=use_cache, progress=update)
 
     sound_skips = len(skipped)
-    frames = stock_frames(stock, clip, frames_per_video=frames_per_video, fps=fps, splits=fractions,
-                          seed=seed, use_cache=use_cache, batch_size=batch_size, reporter=reporter)
+    if stock is not None:
+        frames = stock_frames(stock, clip, frames_per_video=frames_per_video, fps=fps,
+                              splits=fractions, seed=seed, use_cache=use_cache,
+                              batch_size=batch_size, fit=fit, reporter=reporter)
+    else:
+        frames = StockFrames(np.zeros((0, text_vectors.shape[1]), np.float32), [],
+                             np.zeros(0), [], 0, 0)
     skipped += frames.skipped
 
     audio_split = [split_of("audio", relative_key(e.path, scan.root), fractions, seed)
@@ -195,29 +223,48 @@ def curate(library: str | Path, stock: str | Path, out: str | Path, clip: ClipEn
                    "skipped_media": len(frames.skipped), "stills": frames.stills,
                    "media": frames.videos, "llm_fallbacks": fallbacks,
                    "distinct_matched_frames": len({p.frame_ids[0] for p in pairs})})
+    counts["untagged"] = len(untagged)
+    sounds = [Sound(i, e.path, e.offset, e.duration, t, e.category, e.kind, sp)
+              for i, (e, t, sp) in enumerate(zip(entries, texts, audio_split))]
     for name in SPLITS:
-        if counts["sfx"][name] and not counts["frames_per_split"][name]:
+        if stock is not None and counts["sfx"][name] and not counts["frames_per_split"][name]:
             log.warning("the %s split has %d sounds but no stock video: add footage or change "
                         "--splits", name, counts["sfx"][name])
 
     manifest = {
-        "format": "autofoley-pairs", "version": 1,
-        "clip_model": clip.spec.name, "clip_identity": clip.identity,
+        "format": "autofoley-pairs",
+        "clip_model": clip.spec.name, "clip_identity": clip.identity, **clip_source(clip.spec),
         "n": n, "k": k, "frames_per_video": frames_per_video, "fps": float(fps),
         "sentences": sentences, "seed": seed,
         "splits": dict(zip(SPLITS, (round(f, 6) for f in fractions))),
-        "counts": counts, "library": str(scan.root), "stock": str(stock),
+        "counts": counts, "library": str(scan.root),
+        "stock": str(stock) if stock is not None else None,
         "specificity": specificity if sentences == "llm" else None,
         "llm": llm.identity if llm is not None and (sentences == "llm" or classify) else None,
-        "kinds": kinds_source, "split_takes": split_takes, "fit": FIT, "template": DEFAULT_TEMPLATE,
+        "kinds": kinds_source, "split_takes": split_takes, "fit": fit, "template": DEFAULT_TEMPLATE,
         "exclude_kinds": sorted(exclude_kinds), "exclude_categories": sorted(c.upper() for c in exclude_categories),
     }
     with reporter.stage("write pairs"):
         frame_rows = list(zip(frames.video, frames.time.tolist(), frames.split))
-        write_pairs(out, manifest, frames.vectors, frame_rows, pairs)
-        manifest["counts"].update({"frames": len(frames.vectors), "pairs_total": len(pairs)})
+        write_pairs(out, manifest, frames.vectors, frame_rows, pairs, sounds, text_vectors)
+        manifest["counts"].update({"frames": len(frames.vectors), "pairs_total": len(pairs),
+                                   "sounds_total": len(sounds)})
     return CurateResult(out.resolve(), manifest, pairs, skipped, dict(reporter.timings)
                         if hasattr(reporter, "timings") else {})
+
+
+def clip_source(spec) -> dict:
+    """How to load the pairs' CLIP model again (``eval``'s text row): its
+    config file when it was given as one, and weights the user chose (a
+    shipped model's own weights come with its name)."""
+    from autofoley.models.registry import RANDOM_WEIGHTS
+
+    config = str(spec.config_path) if spec.source == "config" and spec.config_path else None
+    if spec.source == "registry":
+        pretrained = spec.pretrained if spec.pretrained and not spec.sha256 else None
+    else:  # a config or an open_clip name always names its weights, "none" for random
+        pretrained = spec.pretrained or RANDOM_WEIGHTS
+    return {"clip_config": config, "clip_pretrained": pretrained}
 
 
 # --------------------------------------------------------------------------- sounds

@@ -10,6 +10,7 @@ what is used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -29,8 +30,9 @@ def load_pairs_checked(root: str | Path):
     if not root.is_dir():
         raise InputError("pairs folder not found", root, "pass the --out folder of 'autofoley curate'")
     data = load_pairs(root)
-    if len(data.pairs) == 0:
-        raise InputError("pairs folder holds no pairs", root, "curate with a larger library")
+    if len(data.pairs) == 0 and not data.sounds:
+        raise InputError("pairs folder holds no pairs and no sounds", root,
+                         "curate with a larger library")
     return data
 
 
@@ -146,3 +148,66 @@ def no_single_windows(by_length: dict[int, list[int]]) -> dict[int, list[int]]:
         groups[-1] = groups[-1] + last
         del lengths[-2]  # the merged group takes the longest length
     return dict(zip(lengths, groups))
+
+
+# --------------------------------------------------------------------------- items
+
+@dataclass(frozen=True)
+class Item:
+    """One sound a run trains on: a tagged sound of the library (its text row
+    in ``texts.npy``, -1 when the folder has none) and its pair, if curation
+    paired it with a frame."""
+
+    audio: Path
+    offset: float
+    duration: float
+    category: str
+    sentence: str
+    text_row: int
+    pair: object | None  # pairs.Pair
+
+
+def items_of(data, split: str, use_sounds: bool = True) -> list[Item]:
+    """The items of one split: every sound of the pairs folder (with its pair
+    when it has one), or its pairs alone (``use_sounds`` False, or a format 1
+    folder)."""
+    pairs = data.split(split)
+    if not use_sounds or data.texts is None:
+        return [Item(p.audio, p.offset, p.duration, p.category, p.sentence, -1, p) for p in pairs]
+    by_key = {(str(p.audio), round(p.offset, 3)): p for p in pairs}
+    items = [Item(s.audio, s.offset, s.duration, s.category, s.sentence, s.sound_id,
+                  by_key.pop(s.key, None)) for s in data.sounds_of(split)]
+    # A pair whose sound is not listed (an edited folder) still trains on its frame.
+    items += [Item(p.audio, p.offset, p.duration, p.category, p.sentence, -1, p)
+              for p in by_key.values()]
+    return items
+
+
+def pooled_features(encoder, items: list, cache: dict | None = None,
+                    progress: Callable[[int, int], None] | None = None
+                    ) -> tuple[list[np.ndarray | None], list[tuple[str, str]]]:
+    """Each item's pooled backbone embedding (``AudioEncoder.pooled_file``:
+    the windows inference uses), for training a projection on a frozen
+    backbone: the backbone then runs once per sound, not once per epoch.
+    Unreadable sounds give None and a (path, reason) entry; ``cache`` shares
+    results between runs (the ablation's)."""
+    cache = {} if cache is None else cache
+    out: list[np.ndarray | None] = []
+    skipped: list[tuple[str, str]] = []
+    for i, it in enumerate(items):
+        key = ("pooled", encoder.identity, str(it.audio), round(float(it.offset), 6),
+               round(float(it.duration), 6))
+        if key not in cache:
+            try:
+                cache[key] = encoder.pooled_file(it.audio, float(it.offset), float(it.duration))
+            except InputError as exc:
+                cache[key] = str(exc)
+        got = cache[key]
+        if isinstance(got, str):
+            out.append(None)
+            skipped.append((str(it.audio), got))
+        else:
+            out.append(got)
+        if progress and (i % 16 == 15 or i == len(items) - 1):
+            progress(i + 1, len(items))
+    return out, skipped

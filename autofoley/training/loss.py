@@ -1,4 +1,9 @@
-"""The contrastive loss, and which frame each sound is trained against.
+"""The contrastive losses, and which frame each sound is trained against.
+
+Two losses, mixed by ``TrainConfig.image_weight``: towards the frames of
+the curated pairs (below), and towards the CLIP text embedding of each
+sound's sentence (``text_loss``; the image and text towers share one space,
+so this trains into the image space through language, on every tagged sound).
 
 Symmetric InfoNCE (audio -> frame and frame -> audio cross-entropy over the
 batch) under a learnable temperature, clamped as in CLIP (logit scale at
@@ -38,6 +43,28 @@ def clip_loss(audio: torch.Tensor, image: torch.Tensor, logit_scale: torch.Tenso
     logits = logit_scale.exp() * audio @ image.T
     target = torch.arange(len(audio), device=audio.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def text_loss(audio: torch.Tensor, classes: np.ndarray, texts: torch.Tensor,
+              logit_scale: torch.Tensor) -> torch.Tensor:
+    """The language bridge: symmetric InfoNCE between the batch's sounds and
+    the distinct sentences among them.
+
+    ``classes[j]`` is the row of ``texts`` (one per distinct sentence) of
+    sound j. Sounds sharing a sentence are one class: audio -> text is a
+    cross-entropy over the batch's distinct sentences; text -> audio spreads
+    the target evenly over every sound of that sentence. So identical tags
+    are never each other's negatives, as they would be in a plain B x B
+    matrix.
+    """
+    uniq, inverse = np.unique(classes, return_inverse=True)
+    inverse_t = torch.as_tensor(inverse, device=audio.device)
+    logits = logit_scale.exp() * audio @ texts[torch.as_tensor(uniq, device=texts.device)].T
+    audio_to_text = F.cross_entropy(logits, inverse_t)
+    target = F.one_hot(inverse_t, len(uniq)).T.float()
+    target = target / target.sum(dim=1, keepdim=True)
+    text_to_audio = -(target * F.log_softmax(logits.T, dim=1)).sum(dim=1).mean()
+    return 0.5 * (audio_to_text + text_to_audio)
 
 
 def batch_loss(cfg: TrainConfig, audio: torch.Tensor, pairs: list, candidates: list[np.ndarray],

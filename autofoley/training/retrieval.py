@@ -68,14 +68,16 @@ def untrained_encoder(config: dict, device: str = "cpu"):
 
 def evaluate(pairs_root: str | Path, audio_model_or_path: str, split: str = "test",
              text_clip=None, device: str = "auto", untrained: bool = True,
-             reporter=None) -> dict:
+             reporter=None, text_pretrained: str | None = None) -> dict:
     """Frame -> audio retrieval metrics on one split of a pairs folder.
 
     Rows: ``audio`` (the given encoder; refused if trained for another CLIP
     than the pairs'), ``untrained`` (the same architecture before training,
     see ``untrained_encoder``) and ``text`` (zero-shot: CLIP text embeddings
     of the sounds' sentences as the gallery). ``text_clip``: a ClipEncoder, a
-    CLIP model name, None (the pairs' own CLIP model) or False (no text row).
+    CLIP model as every command takes it (a name or a config .json, with
+    ``text_pretrained``), None (the pairs' own CLIP model, loaded as curate
+    loaded it) or False (no text row).
     Returns {"split", "queries", "gallery", "clip_model", "rows": {name:
     metrics dict}}.
     """
@@ -117,7 +119,7 @@ def evaluate(pairs_root: str | Path, audio_model_or_path: str, split: str = "tes
                                                  true_index).to_dict()}
 
     if text_clip is not False:
-        clip = _text_clip(text_clip, data.manifest, device)
+        clip = _text_clip(text_clip, data.manifest, device, text_pretrained)
         if clip is not None:
             with reporter.stage("embed sentences"):
                 texts = clip.encode_texts([p.sentence for p in owners])
@@ -128,18 +130,19 @@ def evaluate(pairs_root: str | Path, audio_model_or_path: str, split: str = "tes
             "clip_model": data.manifest.get("clip_model"), "rows": rows}
 
 
-def _text_clip(text_clip, manifest: dict, device: str):
+def _text_clip(text_clip, manifest: dict, device: str, pretrained: str | None = None):
     from autofoley.models.clip import ClipEncoder, load_clip
 
     if isinstance(text_clip, ClipEncoder):
         clip = text_clip
     else:
-        name = text_clip or manifest.get("clip_model")
+        name = text_clip or manifest.get("clip_config") or manifest.get("clip_model")
         if not name:
             return None
+        if not text_clip:
+            pretrained = manifest.get("clip_pretrained")
         try:
-            clip = load_clip(name, manifest.get("clip_pretrained") if not text_clip else None,
-                             device)
+            clip = load_clip(name, pretrained, device)
         except ModelError as exc:
             log.warning("no text row: %s", exc)
             return None

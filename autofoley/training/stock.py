@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the encoder pulls in torch; only its type is named here
 
 log = logging.getLogger("autofoley")
 
-FIT = "crop"  # CLIP's own preprocessing, as for films (frames.fit_filter)
+FIT = "crop"  # CLIP's own preprocessing (frames.fit_filter); a model may ask for "pad"
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,14 @@ def find_stock(stock: Path) -> tuple[list[Path], list[Path], list[tuple[Path, st
 def stock_frames(stock: str | Path, clip: ClipEncoder, *, frames_per_video: int | None = 10,
                  fps: float = 1.0, splits: Sequence[float] = DEFAULT_SPLITS, seed: int = 0,
                  use_cache: bool = True, batch_size: int = 64, workers: int = 2,
-                 reporter=None) -> StockFrames:
+                 fit: str = FIT, reporter=None) -> StockFrames:
     """Embed up to ``frames_per_video`` random frames (seeded) of each video,
     sampled one every 1/``fps`` s, and each still as one frame.
 
     A file that cannot be decoded is skipped with its reason; InputError when
-    nothing usable is left. ``workers``: files decoded at once.
+    nothing usable is left. ``workers``: files decoded at once. ``fit``:
+    how a frame becomes the encoder's square, as for films (the model's own
+    frame fit, so stock and films are seen alike).
     """
     stock = check_stock(stock)
     reporter = reporter or NullReporter()
@@ -96,7 +98,7 @@ def stock_frames(stock: str | Path, clip: ClipEncoder, *, frames_per_video: int 
             stamps = None
         if stamps is not None:
             memo_key = (str(stock), clip.identity, clip.image_size, fps, frames_per_video, seed,
-                        fractions, stamps)
+                        fractions, fit, stamps)
             if memo_key in _FRAMES_MEMO:
                 return _FRAMES_MEMO[memo_key]
     vectors, names, times = [], [], []
@@ -107,7 +109,7 @@ def stock_frames(stock: str | Path, clip: ClipEncoder, *, frames_per_video: int 
     def embed(path: Path):
         try:
             return embed_film(probe(path), clip, step=1.0 / fps, batch_size=batch_size,
-                              use_cache=use_cache, fit=FIT)
+                              use_cache=use_cache, fit=fit)
         except InputError as exc:
             return exc
 
@@ -129,7 +131,7 @@ def stock_frames(stock: str | Path, clip: ClipEncoder, *, frames_per_video: int 
                 update(done, len(videos))
     n_videos = len(set(names))
     with reporter.stage("stock stills", len(stills)) as update:
-        still_vectors, still_skipped = _embed_stills(stills, clip, batch_size, use_cache, workers,
+        still_vectors, still_skipped = _embed_stills(stills, clip, batch_size, use_cache, workers, fit,
                                                      update)
     for path, vector in zip(stills, still_vectors):
         if vector is not None:
@@ -168,7 +170,7 @@ def _pick_frames(total: int, keep: int | None, seed: int, rel: str) -> np.ndarra
 
 
 def _embed_stills(paths: Sequence[Path], clip: ClipEncoder, batch_size: int, use_cache: bool,
-                  workers: int, progress) -> tuple[list[np.ndarray | None], list[tuple[Path, str]]]:
+                  workers: int, fit: str, progress) -> tuple[list[np.ndarray | None], list[tuple[Path, str]]]:
     """One vector per still (None when unreadable, with the reason in the
     second list, in path order), cached by content like film frames."""
     out: list[np.ndarray | None] = [None] * len(paths)
@@ -181,7 +183,7 @@ def _embed_stills(paths: Sequence[Path], clip: ClipEncoder, batch_size: int, use
                 # The decoder is part of the key: vectors of stills decoded
                 # another way (PIL, before grab_frame) differ slightly.
                 key = text_digest(file_digest(path), clip.identity, "still", str(clip.image_size),
-                                  FIT, "grab_frame")
+                                  fit, "grab_frame")
             except OSError as exc:
                 reasons[i] = skip_reason(exc)
                 continue
@@ -196,7 +198,7 @@ def _embed_stills(paths: Sequence[Path], clip: ClipEncoder, batch_size: int, use
 
     def decode(i: int):
         try:
-            return grab_frame(paths[i], clip.image_size, FIT, None)[0]
+            return grab_frame(paths[i], clip.image_size, fit, None)[0]
         except InputError as exc:
             return exc
 

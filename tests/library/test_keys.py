@@ -30,9 +30,21 @@ def test_auto_is_text_without_a_trained_audio_encoder():
     assert choose_rank("text", "autofoley-tiny", "audio-tiny-cnn14") == ("text", None)
 
 
-def test_auto_is_audio_when_an_encoder_is_named():
-    assert choose_rank("auto", "autofoley-tiny", "audio-tiny-cnn14") == ("audio", "audio-tiny-cnn14")
+def test_auto_is_hybrid_when_an_encoder_is_named_or_ships():
+    assert choose_rank("auto", "autofoley-tiny", "audio-tiny-cnn14") == ("hybrid", "audio-tiny-cnn14")
+    assert choose_rank("audio", "autofoley-tiny", "audio-tiny-cnn14") == ("audio", "audio-tiny-cnn14")
     assert choose_rank("hybrid", "autofoley-tiny", "audio-tiny-cnn14") == ("hybrid", "audio-tiny-cnn14")
+
+
+def test_the_shipped_demo_encoder_makes_auto_hybrid_when_its_backbone_is_installed(monkeypatch):
+    import autofoley.models.registry as registry
+
+    monkeypatch.setattr(registry, "aisfx_checkpoint", lambda: Path("/x/checkpoint.pth"))
+    assert default_audio_model("autofoley-demo") == "autofoley-demo-audio"
+    assert choose_rank("auto", "autofoley-demo", None) == ("hybrid", "autofoley-demo-audio")
+    # Without the aisfx wheel the demo still scores, by text (with a warning).
+    monkeypatch.setattr(registry, "aisfx_checkpoint", lambda: None)
+    assert choose_rank("auto", "autofoley-demo", None) == ("text", None)
 
 
 def test_audio_rank_without_encoder_is_a_model_error():
@@ -62,6 +74,30 @@ def test_fusion_weights_cosines_on_the_text_scale():
     f = _unit(rng, 5, 16)
     half = fuse(text, audio, 0.5).vectors
     assert np.allclose(f @ half.T, 0.5 * f @ mapped.T + 0.5 * f @ t.T, atol=1e-5)
+
+
+def test_untagged_sounds_borrow_the_text_of_the_tagged_sound_they_sound_like():
+    """In hybrid, an entry with no usable tags gets its own audio key and, for
+    the text half, the text key of the tagged entry nearest in audio: its
+    fused key is made like every other. ``found_by`` says which keys found
+    each entry."""
+    rng = np.random.default_rng(2)
+    t, a = _unit(rng, 6, 8) * 0.3 + 0.4, _unit(rng, 6, 8)
+    a[4] = a[1] + 0.05 * rng.normal(size=8)  # untagged 4 sounds like tagged 1
+    a[5] = a[3] + 0.05 * rng.normal(size=8)  # untagged 5 sounds like tagged 3
+    tagged = np.array([True, True, True, True, False, False])
+    text, audio = _index(t), _index(a)
+    fused = fuse(text, audio, 0.5, tagged)
+    mapped = fuse(text, audio, 1.0, tagged).vectors
+    unit = lambda v: v / np.linalg.norm(v)  # noqa: E731
+    assert np.allclose(fused.vectors[4], 0.5 * mapped[4] + 0.5 * unit(t[1]), atol=1e-5)
+    assert np.allclose(fused.vectors[5], 0.5 * mapped[5] + 0.5 * unit(t[3]), atol=1e-5)
+    assert np.allclose(fused.vectors[:4], 0.5 * mapped[:4] + 0.5 * t[:4], atol=1e-6)
+    # The mapping is learnt on the tagged entries: their audio mean lands on their text mean.
+    assert np.allclose(mapped[:4].mean(axis=0), t[:4].mean(axis=0), atol=1e-5)
+    assert fused.found_by == ["both"] * 4 + ["audio"] * 2
+    assert fused.found_by_of(text.entries[5]) == "audio"
+    assert text.found_by_of(text.entries[0]) == "text"
 
 
 def test_fusion_needs_the_same_entries():
@@ -143,6 +179,30 @@ def test_hybrid_rank_fuses_the_audio_and_text_indexes(split_library):
     assert np.allclose(h_index.vectors, fuse(t_index, a_index, 0.3).vectors, atol=1e-5)
 
 
+def test_text_rank_leaves_untagged_sounds_out_and_hybrid_finds_them(split_library, tmp_path):
+    import shutil
+
+    import soundfile as sf
+
+    from autofoley.pipeline import ScoreOptions, Scorer
+
+    root, _ = split_library
+    lib = tmp_path / "lib"
+    shutil.copytree(root, lib, ignore=shutil.ignore_patterns(".autofoley*"))
+    sf.write(lib / "Audio 0012.wav", 0.3 * np.sin(np.arange(22050) / 5.0), 22050)
+    text = Scorer("autofoley-tiny", device="cpu", options=ScoreOptions(rank="text"))
+    scan, index = text.library(lib)
+    assert "Audio 0012.wav" not in {e.path.name for e in index.entries}
+    reasons = {p.name: r for p, r in scan.skipped}
+    assert "no usable tags" in reasons["Audio 0012.wav"]
+    hybrid = Scorer("autofoley-tiny", device="cpu", encoder=text.encoder,
+                    options=ScoreOptions(rank="hybrid", audio_model="audio-tiny-cnn14"))
+    _, h_index = hybrid.library(lib)
+    found = {e.path.name: h_index.found_by_of(e) for e in h_index.entries}
+    assert found["Audio 0012.wav"] == "audio"
+    assert {v for k, v in found.items() if k != "Audio 0012.wav"} == {"both"}
+
+
 def test_score_with_audio_rank_places_split_events(split_library, tmp_path):
     import json
     from urllib.parse import unquote
@@ -162,6 +222,7 @@ def test_score_with_audio_rank_places_split_events(split_library, tmp_path):
     events = json.loads(result.outputs["events"].read_text())
     assert events["options"]["rank"] == "audio"
     assert events["options"]["audio_model"] == "audio-tiny-cnn14"
+    assert events["events"] and {e["key"] for e in events["events"]} == {"audio"}
     sfx = [p for p in result.placements if p.role == "sfx"]
     assert sfx, "nothing placed"
     timeline = otio.adapters.read_from_file(str(result.outputs["timeline"]))

@@ -505,3 +505,21 @@ def test_sentence_template_and_fallbacks():
     assert sentence_for(_entry("Door Slam"), "the sound of {}") == "the sound of door slam"
     assert sentence_for(_entry("Stereo 96k", category="WEATHER")) == "a photo of weather."
     assert sentence_for(_entry("")) == "a photo of sound effect."
+
+
+def test_a_sound_is_untagged_only_when_nothing_says_what_it_is():
+    from autofoley.library.scan import UNCATEGORIZED, is_tagged
+    from autofoley.records import SoundEntry
+
+    def entry(description, category=UNCATEGORIZED, cat_id=""):
+        return SoundEntry(Path("x.wav"), description, category, "sfx", 1.0, 48000, 1,
+                          cat_id=cat_id)
+
+    for bare in ("Audio 0012", "ZOOM0004", "New Recording 3", "Track 07 bounce", "sfx_001",
+                 "Untitled (copy)"):
+        assert not is_tagged(entry(bare)), bare
+    for named in ("door slam", "snake hiss 02 FINAL", "Kettle whistle take3 (edit)"):
+        assert is_tagged(entry(named)), named
+    assert is_tagged(entry("Audio 0012", "DOORS"))  # its folder says what it is
+    assert not is_tagged(entry("Audio 0012", "AUDIO"))  # ... unless the folder is generic too
+    assert is_tagged(entry("", "UNCATEGORIZED", cat_id="DOORWood"))

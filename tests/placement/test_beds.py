@@ -37,6 +37,52 @@ def test_sfx_trimmed_to_event_or_whole():
     assert p[0].scene == 1 and p[0].role == "sfx"
 
 
+def test_a_take_shorter_than_its_event_plays_on_into_its_file(monkeypatch):
+    """Audio ranking picks takes (one chirp of a file of chirps): the take
+    says which file and where to start, the file gives the length, as a
+    whole file does with text ranking. A take that ends its file, or one
+    longer than its event, is left as it is."""
+    import dataclasses
+
+    import autofoley.placement.beds as beds
+
+    monkeypatch.setattr(beds, "sustain_of", lambda sound: "one-shot")
+    fps = Fraction(30)
+    chirp = dataclasses.replace(_sound("chirps", 0.3), offset=0.5, file_duration=4.0)
+    last = dataclasses.replace(_sound("chirps", 0.3), offset=3.7, file_duration=4.0)
+    series = np.full((30, 2), 0.5)
+    p = sfx_placements([Event(0, 0, 30, 0.8)], [chirp, last], series, first_segment=0,
+                       scene=0, step=0.1, fps=fps)
+    assert (p[0].start, p[0].end) == (0.0, 3.0)  # 3 s of the file from the chirp on
+    assert p[0].sound.offset == 0.5 and p[0].sound.duration == 3.5
+    assert p[0].fade_out > 0.05  # trimmed at the event's end
+    p = sfx_placements([Event(1, 0, 30, 0.8)], [chirp, last], series, first_segment=0,
+                       scene=0, step=0.1, fps=fps)
+    assert (p[0].start, p[0].end) == (0.0, 0.3)  # nothing after it: plays whole
+    p = sfx_placements([Event(0, 0, 2, 0.8)], [chirp, last], series, first_segment=0,
+                       scene=0, step=0.1, fps=fps)
+    assert p[0].sound.duration == 0.3  # longer than its event: the take alone
+
+
+def test_a_take_starts_at_a_whole_frame_of_its_file():
+    """Takes start anywhere (found at silences); NLEs and MLT cut files at
+    whole frames, so the clip's in-point is the frame before the take,
+    within its silent padding, and the mix plays the same."""
+    import dataclasses
+
+    for fps in (Fraction(25), Fraction(30000, 1001)):
+        take = dataclasses.replace(_sound("takes", 0.6), offset=1.53, file_duration=4.0)
+        p = sfx_placements([Event(0, 0, 5, 0.8)], [take], np.full((5, 1), 0.8),
+                           first_segment=0, scene=0, step=0.1, fps=fps)[0]
+        file_in = Fraction(p.sound.offset + p.source_in).limit_denominator(10**6)
+        assert (file_in * fps).limit_denominator(1000).denominator == 1, (fps, file_in)
+        assert -1 / float(fps) < p.source_in <= 0
+    whole = _sound("whole", 2.0)
+    p = sfx_placements([Event(0, 0, 5, 0.8)], [whole], np.full((5, 1), 0.8),
+                       first_segment=0, scene=0, step=0.1, fps=Fraction(25))[0]
+    assert p.source_in == 0.0
+
+
 def test_times_snap_to_ntsc_frames():
     fps = Fraction(30000, 1001)
     p = sfx_placements([Event(0, 3, 13, 0.5)], [_sound("a", 9.0)], np.ones((20, 1)), 0, 0, 0.1, fps)[0]

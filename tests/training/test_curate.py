@@ -270,6 +270,66 @@ def test_stock_walk_survives_a_link_loop_and_reports_broken_links(tmp_path):
     assert problems == [(stock / "gone.mov", "broken symbolic link")]
 
 
+def test_every_tagged_sound_is_written_with_its_sentence(world, tiny, tmp_path, monkeypatch):
+    """The language bridge: every tagged SFX, paired or not, with its
+    sentence's text vector; sounds with no usable tags are left out; and
+    without stock footage only the bridge is written."""
+    monkeypatch.setenv("AUTOFOLEY_CACHE", str(world / "cache"))
+    lib = tmp_path / "lib"
+    make_library(lib, SOUNDS[:6])
+    sf.write(lib / "Audio 0012.wav", np.zeros(4800) + 0.1, 48000)  # no CSV row, a bare name
+    result = curate(lib, world / "stock", tmp_path / "pairs", tiny, n=1, k=1, frames_per_video=1,
+                    splits=(0.5, 0.25, 0.25), seed=2)
+    data = load_pairs(tmp_path / "pairs")
+    assert result.counts["untagged"] == 1
+    assert {s.audio.name for s in data.sounds} == {Path(r).name for r, _, _ in SOUNDS[:6]}
+    assert data.texts.shape == (6, tiny.embed_dim)
+    want = tiny.encode_texts([s.sentence for s in data.sounds])
+    assert np.allclose(data.texts, want, atol=2e-3)  # float16 on disk
+    by_key = {s.key: s for s in data.sounds}
+    for p in data.pairs:  # pairs are a subset of the sounds, in the same split
+        assert by_key[(str(p.audio), round(p.offset, 3))].split == p.split
+
+    bridge = curate(lib, None, tmp_path / "bridge", tiny, splits=(0.5, 0.25, 0.25), seed=2)
+    only = load_pairs(tmp_path / "bridge")
+    assert bridge.counts["pairs_total"] == 0 and len(only.frames) == 0
+    assert [s.sentence for s in only.sounds] == [s.sentence for s in data.sounds]
+    assert only.manifest["stock"] is None
+
+
+def test_eval_loads_a_clip_given_as_a_config_file(world, tmp_path, monkeypatch):
+    """A CLIP model given as a config .json (as every command takes it)
+    gives eval its text row, from the pairs' manifest or from the flags."""
+    from autofoley._cli.main import build_parser
+    from autofoley.models.clip import load_clip
+    from autofoley.models.registry import models_dir
+    from autofoley.training.config import TrainConfig
+    from autofoley.training.retrieval import evaluate
+    from autofoley.training.train import train
+
+    monkeypatch.setenv("AUTOFOLEY_CACHE", str(world / "cache"))
+    config = str(models_dir() / "configs" / "autofoley-tiny.json")
+    clip = load_clip(config, "none")
+    curate(world / "library", world / "stock", tmp_path / "pairs", clip, k=1, frames_per_video=2,
+           splits=(0.5, 0.25, 0.25), seed=1)
+    m = load_pairs(tmp_path / "pairs").manifest
+    assert m["clip_config"] == config and m["clip_pretrained"] == "none"
+    run = train(tmp_path / "pairs", tmp_path / "run",
+                TrainConfig(audio_model="audio-tiny-cnn14", epochs=1, batch_size=4,
+                            freeze_backbone=False), device="cpu")
+    result = evaluate(tmp_path / "pairs", str(run.model_path), split="train", device="cpu",
+                      untrained=False)
+    assert set(result["rows"]) == {"audio", "text"}
+    args = build_parser().parse_args(["eval", str(tmp_path / "pairs"), "--audio-model",
+                                      str(run.model_path), "--clip-model", config,
+                                      "--clip-pretrained", "none", "--split", "train", "-q"])
+    assert (args.clip_model, args.clip_pretrained) == (config, "none")
+    again = evaluate(tmp_path / "pairs", str(run.model_path), split="train", device="cpu",
+                     untrained=False, text_clip=args.clip_model,
+                     text_pretrained=args.clip_pretrained)
+    assert again["rows"]["text"] == result["rows"]["text"]
+
+
 def test_cli_reports_a_missing_stock_folder(tmp_path):
     from autofoley.errors import InputError
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from autofoley.errors import InputError
-from autofoley.training.pairs import FILES, Pair, load_pairs, write_pairs
+from autofoley.training.pairs import FILES, Pair, Sound, load_pairs, write_pairs
 
 
 def sample(tmp_path: Path, frames: int = 5, dim: int = 8):
@@ -39,7 +39,7 @@ def test_round_trip(tmp_path):
     write_pairs(out, manifest, vectors, rows, pairs)
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)  # no temporary folder left
     data = load_pairs(out)
-    assert data.manifest["format"] == "autofoley-pairs" and data.manifest["version"] == 1
+    assert data.manifest["format"] == "autofoley-pairs" and data.manifest["version"] == 2
     assert data.manifest["n"] is None and data.manifest["counts"]["frames"] == 5
     assert data.manifest["counts"]["pairs"] == {"train": 1}
     assert np.load(out / "frames.npy").dtype == np.float16
@@ -60,6 +60,43 @@ def test_round_trip(tmp_path):
     header = (out / "pairs.csv").read_text().splitlines()[0]
     assert header == "pair_id,audio,offset,duration,sentence,category,kind,split,frame_ids,scores"
     assert (out / "frames.csv").read_text().splitlines()[0] == "frame_id,video,time,split"
+
+
+def test_sounds_round_trip(tmp_path):
+    """Every tagged sound and its sentence's text vector (the language
+    bridge), paired or not, come back in order with their splits."""
+    manifest, vectors, rows, pairs = sample(tmp_path)
+    rng = np.random.default_rng(1)
+    texts = rng.normal(size=(4, vectors.shape[1])).astype(np.float32)
+    texts /= np.linalg.norm(texts, axis=1, keepdims=True)
+    sounds = [Sound(i, tmp_path / "lib" / f"s{i}.wav", 0.5 * i, 1.0, f"a photo of thing {i}.",
+                    "THINGS", "sfx", split)
+              for i, split in enumerate(("train", "train", "val", "test"))]
+    out = tmp_path / "pairs"
+    write_pairs(out, manifest, vectors, rows, pairs, sounds, texts)
+    data = load_pairs(out)
+    assert data.manifest["counts"]["sounds_total"] == 4
+    assert [s.sentence for s in data.sounds] == [s.sentence for s in sounds]
+    assert [s.sound_id for s in data.sounds_of("train")] == [0, 1]
+    assert data.sounds[3].offset == 1.5 and data.sounds[2].split == "val"
+    assert np.allclose(data.texts, texts, atol=1e-3)
+    with pytest.raises(ValueError):  # one text row per sound
+        write_pairs(tmp_path / "bad", manifest, vectors, rows, pairs, sounds, texts[:3])
+
+
+def test_version_1_folders_are_still_read(tmp_path):
+    """A folder curated before the language bridge (no sounds) still
+    trains on its pairs."""
+    manifest, vectors, rows, pairs = sample(tmp_path)
+    out = tmp_path / "pairs"
+    write_pairs(out, manifest, vectors, rows, pairs)
+    for name in ("texts.npy", "sounds.csv"):
+        (out / name).unlink()
+    meta = json.loads((out / "manifest.json").read_text())
+    meta["version"] = 1
+    (out / "manifest.json").write_text(json.dumps(meta))
+    data = load_pairs(out)
+    assert len(data.pairs) == 3 and data.sounds == [] and data.texts is None
 
 
 def test_rewrite_replaces_everything(tmp_path):

@@ -74,9 +74,11 @@ def write_pairs(root: Path, per_class: dict | None = None, seed: int = 0,
 
 # Small and fast: 30 training sounds, 3 batches an epoch, learning rate high
 # enough to learn in a few epochs. The tiny encoder has no pretrained
-# weights, so its batch norms learn (batchnorm="auto").
+# weights, so its batch norms learn (batchnorm="auto"). The paper's recipe:
+# the whole encoder fine-tuned on the pairs alone (the default recipe, a
+# frozen backbone and the language bridge, is tested in test_language.py).
 SETTINGS = TrainConfig(audio_model="audio-tiny-cnn14", batch_size=12, lr=3e-3, patience=10,
-                       decode_windows=1, seed=0)
+                       decode_windows=1, seed=0, freeze_backbone=False, image_weight=1.0)
 _AUDIO = {}  # decoded sounds shared by the runs of this module
 
 
@@ -290,7 +292,8 @@ def test_ablation_ns_and_table():
 
 def test_settings_out_of_range_are_refused_before_any_work(pairs, tmp_path):
     for bad in (dict(batch_size=1), dict(match="closest"), dict(select="r10"),
-                dict(batchnorm="off"), dict(patience=0), dict(temperature_init=0.0)):
+                dict(batchnorm="off"), dict(patience=0), dict(temperature_init=0.0),
+                dict(image_weight=1.5), dict(from_scratch=True, freeze_backbone=True)):
         with pytest.raises(ValueError):
             train(pairs, tmp_path / "bad", cfg(**bad), device="cpu")
     assert not (tmp_path / "bad").exists()
@@ -309,7 +312,13 @@ def test_cli_flags_make_the_config():
         multiframe=3, augment_topk=False, crop_seconds=0.5, nearest_warmup_epochs=2,
         select="mr", seed=4)
     ablation = build_parser().parse_args(["eval", "--ablation", "--epochs", "2"])
-    assert config_from_args(ablation) == TrainConfig(epochs=2)  # the default encoder
+    # The default encoder, on the pairs alone: the ablation is the paper's table.
+    assert config_from_args(ablation) == TrainConfig(epochs=2, image_weight=1.0)
+    recipe = build_parser().parse_args(["train", "p", "--out", "o", "--image-weight", "0.25",
+                                        "--no-freeze-backbone"])
+    assert config_from_args(recipe) == TrainConfig(image_weight=0.25, freeze_backbone=False)
+    scratch = build_parser().parse_args(["train", "p", "--out", "o", "--from-scratch"])
+    assert config_from_args(scratch).freeze_backbone is False  # from scratch trains it all
     for flag, value in (("--weight-decay", "-1"), ("--lr", "0"), ("--epochs", "-1")):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["train", "p", "--out", "o", flag, value])
