@@ -228,6 +228,10 @@ def _display(args):
 def cmd_train(args) -> int:
     from autofoley.training.train import train
 
+    if args.register:  # a taken name fails now, not after the training
+        from autofoley.models.registry import check_registration
+
+        check_registration(args.register, args.overwrite)
     shown, printer = _display(args)
     with shown as reporter:
         result = train(args.pairs, args.out, config_from_args(args), resume=args.resume,

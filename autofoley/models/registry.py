@@ -82,6 +82,24 @@ def user_registry() -> dict:
     return data
 
 
+def check_registration(name: str, overwrite: bool = False) -> dict:
+    """Refuse ``name`` for ``register_audio_model`` (ModelError) before any
+    work: not a usable name, a shipped model's, or (unless ``overwrite``) a
+    registered one. Returns the user's audio entries."""
+    if not name or any(c in name for c in "/\\:") or name.endswith(".safetensors"):
+        raise ModelError(f"'{name}' is not a usable model name", None,
+                         "use letters, digits, '-', '_' and '.'")
+    with open(models_dir() / "registry.json", encoding="utf-8") as f:
+        if name in json.load(f).get("audio", {}):
+            raise ModelError(f"'{name}' is a model shipped with autofoley", None,
+                             "register under another name")
+    audio = dict(user_registry().get("audio", {}))
+    if name in audio and not overwrite:
+        raise ModelError(f"'{name}' is already registered", user_registry_path(),
+                         "pass --overwrite to replace it, or choose another name")
+    return audio
+
+
 def register_audio_model(name: str, checkpoint: str | Path, description: str = "",
                          overwrite: bool = False) -> Path:
     """Copy a trained audio encoder checkpoint into the user's data folder
@@ -93,20 +111,10 @@ def register_audio_model(name: str, checkpoint: str | Path, description: str = "
     from autofoley.atomic import atomic_path, ensure_dir, write_json
     from autofoley.cache import user_dir
 
-    if not name or any(c in name for c in "/\\:") or name.endswith(".safetensors"):
-        raise ModelError(f"'{name}' is not a usable model name", None,
-                         "use letters, digits, '-', '_' and '.'")
+    audio = check_registration(name, overwrite)
     src = Path(checkpoint)
     meta = _audio_checkpoint_metadata(src)
-    with open(models_dir() / "registry.json", encoding="utf-8") as f:
-        if name in json.load(f).get("audio", {}):
-            raise ModelError(f"'{name}' is a model shipped with autofoley", None,
-                             "register under another name")
     data = user_registry()
-    audio = dict(data.get("audio", {}))
-    if name in audio and not overwrite:
-        raise ModelError(f"'{name}' is already registered", user_registry_path(),
-                         "pass --overwrite to replace it, or choose another name")
     folder = ensure_dir(user_dir("data", "AUTOFOLEY_DATA") / "models")
     dest = folder / f"{name}.safetensors"
     with atomic_path(dest, suffix=".safetensors") as tmp:

@@ -199,3 +199,18 @@ def test_a_frozen_published_backbone_is_not_copied(pairs, tmp_path):
     assert all(torch.equal(v, ref.model.backbone.state_dict()[k])
                for k, v in enc.model.backbone.state_dict().items())
     assert enc.clip_identity == "synthetic-clip|v1"
+
+
+def test_cli_refuses_a_taken_name_before_training(pairs, tmp_path):
+    from autofoley._cli.main import main
+
+    run = train(pairs, tmp_path / "run", TrainConfig(**{**RECIPE.to_dict(), "epochs": 1}),
+                device="cpu")
+    register_audio_model("taken", run.model_path)
+    code = main(["train", str(pairs), "--out", str(tmp_path / "again"), "--audio-model",
+                 "audio-tiny-cnn14", "--epochs", "1", "--register", "taken", "-q"])
+    assert code != 0 and not (tmp_path / "again").exists()  # refused before any work
+    code = main(["train", str(pairs), "--out", str(tmp_path / "new"), "--audio-model",
+                 "audio-tiny-cnn14", "--epochs", "1", "--register", "fresh", "-q"])
+    assert code == 0 and resolve_audio("fresh").weights != str(tmp_path / "new" / "model.safetensors")
+    assert "fresh" in registry()["audio"]
