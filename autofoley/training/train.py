@@ -183,8 +183,12 @@ class _Run:
         use_texts = cfg.image_weight < 1.0 and data.texts is not None and len(data.sounds) > 0
         train_items, val_items = items_of(data, "train", use_texts), items_of(data, "val", use_texts)
         if not train_items:
-            raise InputError("pairs folder has no 'train' sounds", pairs_root,
-                             "curate again with more sounds")
+            pairs_only = cfg.image_weight >= 1.0 and data.sounds
+            raise InputError("pairs folder has no 'train' pairs" if pairs_only
+                             else "pairs folder has no 'train' sounds", pairs_root,
+                             "lower --image-weight to train through the sounds' tags, or curate "
+                             "with stock footage" if pairs_only
+                             else "curate again with more sounds")
         self.frozen = cfg.freeze_backbone
         win = self.windowing.window
         self.crop = win if cfg.crop_seconds is None else max(

@@ -30,7 +30,8 @@ from autofoley.training.pairs import write_pairs as write_pairs_folder
 from autofoley.training.train import train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_train import CLASSES, write_pairs  # noqa: E402
+# _one_thread: an autouse fixture, imported so that it applies here too.
+from test_train import CLASSES, _one_thread, write_pairs  # noqa: E402, F401
 
 # The defaults (frozen backbone, image_weight 0.5) on the tiny test encoder,
 # for the mechanics. A frozen backbone only helps when it was pretrained (the
@@ -41,14 +42,6 @@ RECIPE = TrainConfig(audio_model="audio-tiny-cnn14", batch_size=12, lr=3e-3, epo
 LEARNS = TrainConfig(audio_model="aisfx", batch_size=12, epochs=10, patience=20, seed=0)
 needs_aisfx = pytest.mark.skipif(aisfx_checkpoint() is None, reason="needs the aisfx wheel's "
                                  "weights (pip install --no-deps aisfx; CI installs them)")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(autouse=True)
@@ -148,6 +141,11 @@ def test_language_alone_needs_no_stock(tmp_path):
     data = load_pairs(root)
     rows = list(zip(data.frame_video, data.frame_time.tolist(), data.frame_split))
     write_pairs_folder(root, data.manifest, data.frames[:0], rows[:0], [], data.sounds, data.texts)
+    from autofoley.errors import InputError
+
+    with pytest.raises(InputError, match="no 'train' pairs.*--image-weight"):
+        train(root, tmp_path / "pairs-only", TrainConfig(**{**LEARNS.to_dict(), "image_weight": 1.0}),
+              device="cpu")
     result = train(root, tmp_path / "run", LEARNS, device="cpu")
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     assert state["loss_weights"] == {"image": 0.0, "text": 1.0}
