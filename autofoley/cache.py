@@ -59,17 +59,27 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
 def file_digest(path: str | Path) -> str:
     """blake2b of a file's bytes: the identity of a film's content.
 
     Hashing a whole film runs at disk speed (about 1 GB/s), tiny next to
     embedding its frames, and unlike size+mtime it survives copies and renames.
     """
+    st = os.stat(path)
+    # Scenes, frames and regions each key their cache by the film: it is
+    # read once per process unless it changes on disk.
+    seen = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if seen in _DIGESTS:
+        return _DIGESTS[seen]
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
-    return h.hexdigest()
+    _DIGESTS[seen] = h.hexdigest()
+    return _DIGESTS[seen]
 
 
 def text_digest(*parts: str) -> str:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 DEFAULT_STEP = 0.1  # seconds per similarity segment (Demarchi: 0.1 s)
 DEFAULT_BATCH_SIZE = 64  # frames per encoder batch
-# Seconds between region samples: 3 squares every 1 s cost at most 0.3 x the
+# Seconds between region samples: 2 squares every 1 s cost at most 0.2 x the
 # encoder work of the 0.1 s frame grid (squares that do not change are reused).
 DEFAULT_REGION_STEP = 1.0
 DEFAULT_AMBIENCE_GAIN_DB = -12.0  # beds sit below SFX
@@ -55,7 +55,7 @@ class ScoreOptions:
     scene_threshold: float = DEFAULT_THRESHOLD
     min_scene_len: float = DEFAULT_MIN_SCENE_LEN
     dissolve_window: float = DEFAULT_GRADUAL_WINDOW  # 0: hard cuts only
-    # Region evidence (placement/regions.py): three squares along the frame
+    # Region evidence (placement/regions.py): two squares along the frame
     # encoded every ``region_step`` s, so a second thing on screen is heard
     # and each sound is panned to where it is; ``pan=False`` keeps SFX centred.
     regions: bool = True

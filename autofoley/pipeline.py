@@ -12,6 +12,8 @@ kill never leaves a partial deliverable under its real name.
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +54,10 @@ class ScoreResult:
     skipped_sounds: list[tuple[Path, str]] = field(default_factory=list)
     matches: Matches | None = None
     frames_encoded: float = 1.0  # share of the segment grid through the image tower
+    # Seconds decoding frames and in the image tower, frames and regions
+    # (0 from the cache): the work any scorer of the film must do.
+    decode_seconds: float = 0.0
+    encode_seconds: float = 0.0
 
     def summary(self) -> dict:
         """The ``--json`` form."""
@@ -66,6 +72,8 @@ class ScoreResult:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "frames_cached": self.frames_cached,
             "frames_encoded": round(self.frames_encoded, 4),
+            "decode_seconds": round(self.decode_seconds, 3),
+            "encode_seconds": round(self.encode_seconds, 3),
             "skipped_sounds": [{"file": str(p), "reason": r} for p, r in self.skipped_sounds],
         }
 
@@ -142,7 +150,7 @@ class Scorer:
                                  "pass HH:MM:SS:FF within the film's frame rate") from None
         with reporter.stage("scenes"):
             scenes = detect_scenes(video.path, video.duration, opts.scene_threshold,
-                                   opts.min_scene_len, opts.dissolve_window)
+                                   opts.min_scene_len, opts.dissolve_window, opts.use_cache)
         with reporter.stage("embed frames") as update:
             frames = embed_film(video, self.encoder, opts.step, opts.batch_size, opts.use_cache,
                                 opts.frame_fit, progress=update,
@@ -150,9 +158,13 @@ class Scorer:
                                 cuts=cut_segments(scenes, opts.step))
         if opts.regions:
             with reporter.stage("embed regions") as update:
-                frames = replace(frames, regions=embed_regions(
-                    video, self.encoder, opts.region_step, opts.step, opts.batch_size,
-                    opts.use_cache, progress=update))
+                regions, sampled = embed_regions(video, self.encoder, opts.region_step,
+                                                 opts.step, opts.batch_size, opts.use_cache,
+                                                 progress=update)
+            # The frames' timings count the regions' decoding and encoding too.
+            frames = replace(frames, regions=regions,
+                             decode_seconds=frames.decode_seconds + sampled.decode_seconds,
+                             encode_seconds=frames.encode_seconds + sampled.encode_seconds)
         return video, scenes, frames
 
     def score(self, film: str | Path, library: str | Path, out_dir: str | Path | None = None,
@@ -184,21 +196,18 @@ class Scorer:
             final = publish(outputs, out_dir)
         timings = dict(getattr(reporter, "timings", {}))
         return ScoreResult(video, scenes, matches.placements, final, timings, frames.cached,
-                           list(scan.skipped), matches, frames.encoded_share)
+                           list(scan.skipped), matches, frames.encoded_share,
+                           frames.decode_seconds, frames.encode_seconds)
 
     def _write(self, video: VideoInfo, scenes: list[Scene], placements: list[Placement],
                tmp: Path, name: str, reporter, matches: Matches | None = None,
                index: LibraryIndex | None = None) -> dict[str, Path]:
-        from autofoley.output.layout import load_layout
-        from autofoley.output.timeline import (
-            build_timeline,
-            track_names,
-            write_timeline,
-        )
+        from autofoley.output.timeline import write_timeline
 
         opts = self.options
         outputs: dict[str, Path] = {}
         mix_gain_db = 0.0
+        muxing: Future | None = None
         if opts.render:
             from autofoley.output.mixdown import render_mix
             from autofoley.output.mux import mux_mix, scored_name
@@ -214,8 +223,36 @@ class Scorer:
                 mix_gain_db = report.gain_db_applied
                 if stems:
                     outputs["stems"] = stems
+            # ffmpeg encodes the mix's AAC on one core while Python writes
+            # the events, exports and report on the other; "mux" times the
+            # wait for it.
+            muxing = _background(mux_mix, video, report.path, tmp / scored_name(video, name))
+        try:
+            timeline = self._write_documents(video, scenes, placements, tmp, name, reporter,
+                                             matches, index, mix_gain_db, outputs)
+        except BaseException:
+            if muxing is not None:
+                muxing.exception()  # the staging folder goes only once ffmpeg is done with it
+            raise
+        if muxing is not None:
             with reporter.stage("mux"):
-                outputs["scored"] = mux_mix(video, report.path, tmp / scored_name(video, name))
+                outputs["scored"] = muxing.result()
+        with reporter.stage("timeline"):
+            # The timeline goes last: its presence marks a complete set.
+            write_timeline(timeline, tmp / f"{name}.otio")
+            outputs["timeline"] = tmp / f"{name}.otio"
+        return outputs
+
+    def _write_documents(self, video: VideoInfo, scenes: list[Scene], placements: list[Placement],
+                         tmp: Path, name: str, reporter, matches: Matches | None,
+                         index: LibraryIndex | None, mix_gain_db: float,
+                         outputs: dict[str, Path]):
+        """events.json, the exports and the report into ``tmp`` (added to
+        ``outputs``); returns the built timeline, which ``_write`` writes last."""
+        from autofoley.output.layout import load_layout
+        from autofoley.output.timeline import build_timeline, track_names
+
+        opts = self.options
         with reporter.stage("events"):
             layout = load_layout(opts.layout)
             gains = {"sfx": opts.sfx_gain_db, "ambience": opts.ambience_gain_db}
@@ -253,11 +290,7 @@ class Scorer:
                              tracks, tmp / f"{name}.report.html", name)
                 outputs["report"] = tmp / f"{name}.report.png"
                 outputs["report_html"] = tmp / f"{name}.report.html"
-        with reporter.stage("timeline"):
-            # The timeline goes last: its presence marks a complete set.
-            write_timeline(timeline, tmp / f"{name}.otio")
-            outputs["timeline"] = tmp / f"{name}.otio"
-        return outputs
+        return timeline
 
 
 def preflight(options: ScoreOptions) -> None:
@@ -287,3 +320,18 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def _background(fn, *args) -> Future:
+    """Run ``fn(*args)`` in a thread of its own; its result or exception
+    comes back through ``Future.result()``."""
+    future: Future = Future()
+
+    def run():
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # raised again in the caller's thread
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True, name=getattr(fn, "__name__", "background")).start()
+    return future

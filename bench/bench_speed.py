@@ -11,7 +11,10 @@ alike (A B C A B C ...):
 Both autofoley runs use an empty cache of their own (a first run: the
 library's text is embedded too) and write the mix and the scored film, as
 the naive script does. It prints each run's wall time, the medians, the
-ratios naive / autofoley, and the share of the 0.1 s grid autofoley encoded.
+ratios naive / autofoley, the share of the 0.1 s grid autofoley encoded, and
+for each autofoley run its end-to-end time over the seconds it spent decoding
+and encoding frames and regions (``decode_seconds`` + ``encode_seconds`` of
+``score --json``): what the run costs beyond the work any scorer must do.
 With ``--check-error`` it then embeds the film dense and sparse through the
 library and prints the cosine error of the frames not encoded (max, p99).
 The load average is printed beside every figure.
@@ -100,6 +103,7 @@ def main() -> int:
     times: dict[str, list[float]] = {k: [] for k in runs}
     loads: dict[str, list[str]] = {k: [] for k in runs}
     encoded = {}
+    work: dict[str, list[float]] = {k: [] for k in runs}  # decode + encode seconds per run
     print(f"film {film}, {args.clip_model} ({args.clip_pretrained or 'registry weights'}), "
           f"{args.rounds} rounds; load average at start {load()}", flush=True)
     for r in range(args.rounds):
@@ -112,13 +116,24 @@ def main() -> int:
                 seconds, stdout = timed(make(out), env, args.timeout)
             times[name].append(seconds)
             loads[name].append(load())
+            note = ""
             if name.startswith("autofoley"):
-                encoded[name] = json.loads(stdout).get("frames_encoded", 1.0)
-            print(f"round {r + 1}: {name:<18} {seconds:7.1f} s   load {loads[name][-1]}", flush=True)
+                summary = json.loads(stdout)
+                encoded[name] = summary.get("frames_encoded", 1.0)
+                work[name].append(summary["decode_seconds"] + summary["encode_seconds"])
+                note = (f"   decode + encode {work[name][-1]:.1f} s, end to end / that "
+                        f"{seconds / work[name][-1]:.2f}")
+            print(f"round {r + 1}: {name:<18} {seconds:7.1f} s{note}   load {loads[name][-1]}",
+                  flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print()
     for name in runs:
         share = f", {encoded[name]:.0%} of the grid encoded" if name in encoded else ""
+        if work[name]:
+            # Per round, so each ratio's two figures come from one run.
+            ratio = statistics.median(t / w for t, w in zip(times[name], work[name]))
+            share += (f", decode + encode median {statistics.median(work[name]):.1f} s, "
+                      f"end to end / (decode + encode) {ratio:.2f}")
         print(f"{name:<18} median {med[name]:7.1f} s{share}")
     print(f"naive / autofoley --dense: {med['naive'] / med['autofoley --dense']:.2f} x")
     print(f"naive / autofoley:         {med['naive'] / med['autofoley']:.2f} x")

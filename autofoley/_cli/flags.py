@@ -196,7 +196,7 @@ def add_picture_flags(p: argparse.ArgumentParser) -> None:
                    help="encode whole frames only: faster, but a second thing on screen is "
                         "often not heard, and SFX are not panned")
     g.add_argument("--region-step", type=number(float, 0.05, 10.0), default=DEFAULT_REGION_STEP,
-                   help="seconds between encodings of the frame's three regions, 0.05-10 "
+                   help="seconds between encodings of the frame's two regions, 0.05-10 "
                         "(default: %(default)s)")
 
 

@@ -38,14 +38,15 @@ def sample_times(duration: float, step: float) -> np.ndarray:
 
 
 FITS = ("crop", "pad")
-# Region evidence (placement/regions.py): three squares side by side along
-# the frame's long axis, its first, middle and last square.
-REGIONS = 3
+# Region evidence (placement/regions.py): the first and the last square along
+# the frame's long axis, side by side. A middle square would mostly repeat the
+# whole frame (which is scored too) at half again the regions' encoding cost.
+REGIONS = 2
 
 
 def fit_shape(size: int, fit: str) -> tuple[int, int]:
     """(height, width) of one decoded frame for ``fit``: a square, or for
-    ``regions`` the three squares side by side."""
+    ``regions`` the squares side by side."""
     return (size, size * REGIONS) if fit == "regions" else (size, size)
 
 
@@ -64,9 +65,10 @@ def fit_filter(size: int, fit: str) -> str:
         return (f"scale={size}:{size}:force_original_aspect_ratio=decrease:flags=bicubic,"
                 f"pad={size}:{size}:(ow-iw)/2:(oh-ih)/2:color=black")
     if fit == "regions":
-        # Shortest side to ``size``; square k of 3 starts k/2 of the way along
-        # the long side (the short side's offset is 0), then side by side.
-        crops = "".join(f"[r{k}]crop={size}:{size}:(iw-ow)*{k}/2:(ih-oh)*{k}/2[c{k}];"
+        # Shortest side to ``size``; square k starts k/(REGIONS-1) of the way
+        # along the long side (the short side's offset is 0), then side by side.
+        last = max(1, REGIONS - 1)
+        crops = "".join(f"[r{k}]crop={size}:{size}:(iw-ow)*{k}/{last}:(ih-oh)*{k}/{last}[c{k}];"
                         for k in range(REGIONS))
         return (f"scale={size}:{size}:force_original_aspect_ratio=increase:flags=bicubic,"
                 f"split={REGIONS}" + "".join(f"[r{k}]" for k in range(REGIONS)) + ";"

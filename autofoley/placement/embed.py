@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -39,6 +40,10 @@ class FrameEmbeddings:
     regions: Regions | None = None
     # Which rows went through the image tower (sparse.py); None: all of them.
     encoded: np.ndarray | None = None
+    # Seconds spent decoding frames and in the image tower (0 when cached):
+    # the work the run cannot avoid, against which its overhead is measured.
+    decode_seconds: float = 0.0
+    encode_seconds: float = 0.0
 
     @property
     def encoded_share(self) -> float:
@@ -55,7 +60,7 @@ def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_
     """Embed one frame every ``step`` seconds of ``video``.
 
     ``progress(done, total)`` is called after every batch (frames decoded
-    and judged). ``fit`` is ``crop``, ``pad`` or ``regions`` (three squares
+    and judged). ``fit`` is ``crop``, ``pad`` or ``regions`` (squares
     along the frame, each encoded: placement/regions.py). With a sparse
     ``plan`` (sparse.py) only the frames that change are encoded; ``cuts``
     (segment indices where a scene starts) are never interpolated across.
@@ -71,7 +76,7 @@ def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_
         if not plan.dense:
             parts += [plan.key(), ",".join(map(str, sorted(cuts)))]
         elif fit == "regions":
-            parts.append("still-squares")
+            parts.append(f"still-squares-{REGIONS}")
         path = cache_dir("frames") / f"{text_digest(*parts)}.npz"
     if path is not None and path.exists():
         try:
@@ -87,10 +92,12 @@ def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_
     times, vectors, masks = [], [], []
     # Regions are a coarse grid already; of them, only squares that change are encoded.
     stills = StillRegions(encoder.encode_images) if fit == "regions" else None
-    sparse = SparseEncoder(lambda px: _encode(encoder, px, stills), plan, cuts, batch_size)
+    clock = Stopwatch()
+    sparse = SparseEncoder(lambda px: clock.run("encode", _encode, encoder, px, stills), plan,
+                           cuts, batch_size)
     decoded = 0
-    for batch in _prefetch(iter_frames(video.path, step, encoder.image_size, batch_size,
-                                       duration=video.duration, fit=fit)):
+    for batch in _prefetch(clock.each("decode", iter_frames(
+            video.path, step, encoder.image_size, batch_size, duration=video.duration, fit=fit))):
         times.append(batch.times)
         decoded += len(batch.times)
         for vecs, mask in sparse.add(batch.pixels):
@@ -103,7 +110,8 @@ def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_
         masks.append(mask)
     encoded = None if plan.dense else np.concatenate(masks)
     result = FrameEmbeddings(np.concatenate(times), np.concatenate(vectors), step,
-                             encoded=encoded)
+                             encoded=encoded, decode_seconds=clock.seconds["decode"],
+                             encode_seconds=clock.seconds["encode"])
     if path is not None:
         # float16 halves the cache; cosine ranks are unchanged at this precision.
         extra = {"encoded": encoded} if encoded is not None else {}
@@ -116,13 +124,42 @@ def embed_film(video: VideoInfo, encoder: ClipEncoder, step: float = 0.1, batch_
 
 def embed_regions(video: VideoInfo, encoder: ClipEncoder, region_step: float, step: float,
                   batch_size: int = 64, use_cache: bool = True,
-                  progress: Callable[[int, int], None] | None = None) -> Regions:
-    """The film's three regions every ``region_step`` s, encoded and put on
-    the ``step`` grid of its frames (placement/regions.py)."""
+                  progress: Callable[[int, int], None] | None = None
+                  ) -> tuple[Regions, FrameEmbeddings]:
+    """The film's regions every ``region_step`` s, encoded and put on
+    the ``step`` grid of its frames (placement/regions.py); and the samples
+    as ``embed_film`` returned them (their timings)."""
     sampled = embed_film(video, encoder, region_step, batch_size, use_cache, "regions", progress)
     n = len(sample_times(video.duration, step))
     return Regions(sampled.vectors, on_grid(len(sampled.vectors), region_step, n, step),
-                   region_centres(video.width, video.height))
+                   region_centres(video.width, video.height)), sampled
+
+
+class Stopwatch:
+    """Seconds spent per kind of work, summed over calls and threads."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {"decode": 0.0, "encode": 0.0}
+
+    def run(self, kind: str, fn, *args):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.seconds[kind] += time.perf_counter() - t0
+
+    def each(self, kind: str, items: Iterator) -> Iterator:
+        """``items``, timing how long each takes to arrive."""
+        it = iter(items)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+            finally:
+                self.seconds[kind] += time.perf_counter() - t0
+            yield item
 
 
 def _encode(encoder: ClipEncoder, pixels: np.ndarray, stills: StillRegions | None) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 A whole-frame embedding is dominated by its largest object: with two things
 on screen, the second barely moves the frame's similarity to its sound, and
-one softmax gives it none of the mass. Three squares along the frame's long
-axis (its first, middle and last square, the shape CLIP was trained on) are
+one softmax gives it none of the mass. Two squares along the frame's long
+axis (its first and last square, the shape CLIP was trained on) are
 encoded as well, at a coarser step than the frames (``region_step``); each
 region scores the candidates as a frame does, and a sound's evidence is the
 best of the frame and its regions. Where its evidence sits across the regions
@@ -44,7 +44,7 @@ class Regions:
 
 
 def region_centres(width: int, height: int) -> np.ndarray:
-    """Horizontal centres of the three squares, as fractions of the width.
+    """Horizontal centres of the squares, as fractions of the width.
 
     In a portrait frame the squares run top to bottom and say nothing about
     left and right: every centre is the middle.

@@ -14,32 +14,57 @@ a change as a cut. Its cuts that no first-pass cut explains (none within
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from autofoley.atomic import write_json
+from autofoley.cache import cache_dir, file_digest, text_digest
 from autofoley.errors import InputError
 from autofoley.records import Scene
 
 DEFAULT_THRESHOLD = 27.0
 DEFAULT_MIN_SCENE_LEN = 0.6  # seconds: PySceneDetect's 15 frames at 25 fps
 DEFAULT_GRADUAL_WINDOW = 0.5  # seconds between compared frames in the dissolve pass
+CACHE_VERSION = "scenes-1"  # bump when detection changes, so cached cuts are not reused
 
 log = logging.getLogger("autofoley")
 
 
 def detect_scenes(path: str | Path, duration: float, threshold: float = DEFAULT_THRESHOLD,
                   min_scene_len: float = DEFAULT_MIN_SCENE_LEN,
-                  gradual_window: float = DEFAULT_GRADUAL_WINDOW) -> list[Scene]:
+                  gradual_window: float = DEFAULT_GRADUAL_WINDOW,
+                  use_cache: bool = False) -> list[Scene]:
     """Scenes covering [0, duration) in order; a film without cuts is one scene.
-    ``gradual_window`` 0 turns the dissolve pass off."""
-    hard = _cuts(path, threshold, min_scene_len, 0)
-    cuts = list(hard)
-    if gradual_window > 0:
-        for c in _cuts(path, threshold, min_scene_len, gradual_window):
+    ``gradual_window`` 0 turns the dissolve pass off. With ``use_cache`` the
+    cuts are kept by the film's content and the settings, so scoring the
+    film again does not read it again."""
+    cache = None
+    if use_cache:
+        cache = cache_dir("scenes") / (text_digest(
+            file_digest(path), f"{threshold:.6g}", f"{min_scene_len:.6g}",
+            f"{gradual_window:.6g}", CACHE_VERSION) + ".json")
+        try:
+            cuts = [float(c) for c in json.loads(cache.read_text(encoding="utf-8"))["cuts"]]
+            return scenes_from_cuts(cuts, duration)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # absent or damaged: detected again
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Each pass decodes the whole film in OpenCV, which releases the GIL:
+        # side by side they take the time of the longer one.
+        hard = pool.submit(_cuts, path, threshold, min_scene_len, 0)
+        gradual = pool.submit(_cuts, path, threshold, min_scene_len, gradual_window) \
+            if gradual_window > 0 else None
+        cuts = list(hard.result())
+        for c in gradual.result() if gradual else []:
             if all(abs(c - h) > 2 * gradual_window for h in cuts):
                 cuts.append(c)
-    return scenes_from_cuts(sorted(c for c in cuts if 0 < c < duration), duration)
+    cuts = sorted(c for c in cuts if 0 < c < duration)
+    if cache is not None:
+        write_json(cache, {"cuts": cuts})
+    return scenes_from_cuts(cuts, duration)
 
 
 def _cuts(path: str | Path, threshold: float, min_scene_len: float, window: float) -> list[float]:

@@ -111,11 +111,16 @@ def test_score_end_to_end(media, tmp_path, capsys):
     assert _tree_digest(media["root"]) == before
 
 
-def test_rescore_reuses_frame_embeddings(media, tmp_path, capsys):
+def test_rescore_reuses_frame_embeddings(media, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AUTOFOLEY_CACHE", str(tmp_path / "cache"))  # a first run, whatever ran before
     args = ["score", str(media["film"]), "--library", str(media["lib"]), "--no-render", "--json",
             *TINY]
-    json.loads(_run([*args, "--out", str(tmp_path / "a")], capsys)[1])
+    first = json.loads(_run([*args, "--out", str(tmp_path / "a")], capsys)[1])
     second = json.loads(_run([*args, "--out", str(tmp_path / "b"), "--threshold", "0.3"], capsys)[1])
+    # The first run decoded and encoded (frames and regions), the second did neither.
+    assert first["frames_cached"] is False
+    assert first["decode_seconds"] > 0 and first["encode_seconds"] > 0
+    assert second["decode_seconds"] == second["encode_seconds"] == 0
     assert second["frames_cached"] is True
     assert "embed frames" in second["timings"]
     assert not (tmp_path / "b" / "film.mix.wav").exists()  # --no-render
@@ -248,6 +253,40 @@ def test_failure_midway_leaves_nothing(media, tmp_path, monkeypatch, capsys):
     with pytest.raises(OSError):
         main(["score", str(media["film"]), "--library", str(media["lib"]), "--out", str(out),
               *TINY])
+    assert list(out.iterdir()) == []
+
+
+def test_a_failing_report_waits_for_the_mux_and_leaves_nothing(media, tmp_path, monkeypatch):
+    """The mux runs beside the report; when the report fails, the error
+    comes through and the staging folder is removed only after ffmpeg is done
+    writing into it."""
+    import threading
+
+    import autofoley.output.mux as mux
+    import autofoley.output.report as report
+
+    real_mux = mux.mux_mix
+    started, failed, seen = threading.Event(), threading.Event(), {}
+
+    def mux_after_the_failure(video, mix, out):
+        started.set()
+        assert failed.wait(60)
+        result = real_mux(video, mix, out)
+        seen["staging still there"] = out.parent.is_dir()
+        return result
+
+    def failing_report(*a, **k):
+        assert started.wait(60)
+        failed.set()
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mux, "mux_mix", mux_after_the_failure)
+    monkeypatch.setattr(report, "write_report", failing_report)
+    out = tmp_path / "o"
+    with pytest.raises(OSError, match="disk full"):
+        main(["score", str(media["film"]), "--library", str(media["lib"]), "--out", str(out),
+              *TINY])
+    assert seen == {"staging still there": True}
     assert list(out.iterdir()) == []
 
 

@@ -2,6 +2,9 @@
 
 import subprocess
 
+import pytest
+
+import autofoley.placement.scenes as scenes_module
 from autofoley.placement.scenes import detect_scenes, scenes_from_cuts
 
 
@@ -61,3 +64,21 @@ def test_dissolve_found_by_the_gradual_pass(tmp_path):
     assert len(detect_scenes(film, 6.0, gradual_window=0)) == 1  # frame to frame: no cut
     scenes = detect_scenes(film, 6.0)
     assert len(scenes) == 2 and abs(scenes[1].start - 2.6) <= 0.5
+
+
+def test_cuts_are_cached_by_film_and_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOFOLEY_CACHE", str(tmp_path / "cache"))
+    film = tmp_path / "cuts.mp4"
+    _film_with_cuts(film, [("testsrc2", 2), ("color=c=red", 2)])
+    first = detect_scenes(film, 4.0, use_cache=True)
+    assert [s.start for s in first] == [0.0, 2.0]
+
+    def no_decoding(*a, **k):
+        raise AssertionError("the film was read again")
+
+    monkeypatch.setattr(scenes_module, "_cuts", no_decoding)
+    assert detect_scenes(film, 4.0, use_cache=True) == first
+    with pytest.raises(AssertionError, match="read again"):  # other settings: detected anew
+        detect_scenes(film, 4.0, threshold=40.0, use_cache=True)
+    with pytest.raises(AssertionError, match="read again"):  # the cache is off by default
+        detect_scenes(film, 4.0)
