@@ -12,13 +12,13 @@ kill never leaves a partial deliverable under its real name.
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autofoley import __version__
 from autofoley.atomic import ensure_dir, write_json
+from autofoley.background import in_background
 from autofoley.errors import LibraryError, UsageError
 from autofoley.library.keys import index_library
 from autofoley.library.scan import LibraryScan
@@ -226,7 +226,7 @@ class Scorer:
             # ffmpeg encodes the mix's AAC on one core while Python writes
             # the events, exports and report on the other; "mux" times the
             # wait for it.
-            muxing = _background(mux_mix, video, report.path, tmp / scored_name(video, name))
+            muxing = in_background(mux_mix, video, report.path, tmp / scored_name(video, name))
         try:
             timeline = self._write_documents(video, scenes, placements, tmp, name, reporter,
                                              matches, index, mix_gain_db, outputs)
@@ -320,18 +320,3 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-def _background(fn, *args) -> Future:
-    """Run ``fn(*args)`` in a thread of its own; its result or exception
-    comes back through ``Future.result()``."""
-    future: Future = Future()
-
-    def run():
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # raised again in the caller's thread
-            future.set_exception(exc)
-
-    threading.Thread(target=run, daemon=True, name=getattr(fn, "__name__", "background")).start()
-    return future

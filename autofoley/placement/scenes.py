@@ -41,14 +41,20 @@ def detect_scenes(path: str | Path, duration: float, threshold: float = DEFAULT_
     ``gradual_window`` 0 turns the dissolve pass off. With ``use_cache`` the
     cuts are kept by the film's content and the settings, so scoring the
     film again does not read it again."""
+    cuts = _all_cuts(path, threshold, min_scene_len, gradual_window, use_cache)
+    return scenes_from_cuts(sorted(c for c in cuts if 0 < c < duration), duration)
+
+
+def _all_cuts(path: str | Path, threshold: float, min_scene_len: float, gradual_window: float,
+              use_cache: bool) -> list[float]:
+    """The hard and the gradual passes' cuts, from the cache when it has them."""
     cache = None
     if use_cache:
         cache = cache_dir("scenes") / (text_digest(
             file_digest(path), f"{threshold:.6g}", f"{min_scene_len:.6g}",
             f"{gradual_window:.6g}", CACHE_VERSION) + ".json")
         try:
-            cuts = [float(c) for c in json.loads(cache.read_text(encoding="utf-8"))["cuts"]]
-            return scenes_from_cuts(cuts, duration)
+            return [float(c) for c in json.loads(cache.read_text(encoding="utf-8"))["cuts"]]
         except (OSError, ValueError, KeyError, TypeError):
             pass  # absent or damaged: detected again
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -61,10 +67,10 @@ def detect_scenes(path: str | Path, duration: float, threshold: float = DEFAULT_
         for c in gradual.result() if gradual else []:
             if all(abs(c - h) > 2 * gradual_window for h in cuts):
                 cuts.append(c)
-    cuts = sorted(c for c in cuts if 0 < c < duration)
+    cuts.sort()
     if cache is not None:
         write_json(cache, {"cuts": cuts})
-    return scenes_from_cuts(cuts, duration)
+    return cuts
 
 
 def _cuts(path: str | Path, threshold: float, min_scene_len: float, window: float) -> list[float]:
