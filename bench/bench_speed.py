@@ -61,6 +61,16 @@ def make_film(path: Path) -> Path:
     return path
 
 
+def naive_clip(model: str, pretrained: str | None) -> list[str]:
+    """The naive script's model flags: open_clip knows no registry name, so
+    one (``autofoley-demo``) becomes its config .json and weights file."""
+    from autofoley.models.registry import resolve_clip
+
+    spec = resolve_clip(model, pretrained or None)
+    name = str(spec.config_path) if spec.config_path is not None else spec.name
+    return ["--clip-model", name, "--clip-pretrained", spec.pretrained or "none"]
+
+
 def timed(cmd: list[str], env: dict, timeout: float) -> tuple[float, str]:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
@@ -88,11 +98,11 @@ def main() -> int:
         ["--clip-pretrained", args.clip_pretrained] if args.clip_pretrained else [])
     cli = [shutil.which("autofoley") or sys.executable, *([] if shutil.which("autofoley") else
                                                           ["-m", "autofoley"])]
+    naive_model = naive_clip(args.clip_model, args.clip_pretrained)
     runs = {
         "naive": lambda out: [sys.executable, str(ROOT / "bench" / "naive_pipeline.py"), str(film),
                               "--library", str(args.library), "--out", str(out / "naive.mp4"),
-                              "--clip-model", args.clip_model, "--clip-pretrained",
-                              args.clip_pretrained or "none"],
+                              *naive_model],
         "autofoley --dense": lambda out: cli + ["score", str(film), "--library", str(args.library),
                                                 "--out", str(out), "--no-cache", "--dense",
                                                 "--quiet", "--json", *model],
@@ -104,6 +114,7 @@ def main() -> int:
     loads: dict[str, list[str]] = {k: [] for k in runs}
     encoded = {}
     work: dict[str, list[float]] = {k: [] for k in runs}  # decode + encode seconds per run
+    stages: dict[str, list[dict]] = {k: [] for k in runs}  # score --json timings per run
     print(f"film {film}, {args.clip_model} ({args.clip_pretrained or 'registry weights'}), "
           f"{args.rounds} rounds; load average at start {load()}", flush=True)
     for r in range(args.rounds):
@@ -121,6 +132,7 @@ def main() -> int:
                 summary = json.loads(stdout)
                 encoded[name] = summary.get("frames_encoded", 1.0)
                 work[name].append(summary["decode_seconds"] + summary["encode_seconds"])
+                stages[name].append(summary["timings"])
                 note = (f"   decode + encode {work[name][-1]:.1f} s, end to end / that "
                         f"{seconds / work[name][-1]:.2f}")
             print(f"round {r + 1}: {name:<18} {seconds:7.1f} s{note}   load {loads[name][-1]}",
@@ -135,6 +147,13 @@ def main() -> int:
             share += (f", decode + encode median {statistics.median(work[name]):.1f} s, "
                       f"end to end / (decode + encode) {ratio:.2f}")
         print(f"{name:<18} median {med[name]:7.1f} s{share}")
+    for name, runs_timings in stages.items():
+        if runs_timings:
+            # Where the time goes; the rest of the wall time is Python's start and imports.
+            parts = {k: statistics.median(t.get(k, 0.0) for t in runs_timings)
+                     for k in runs_timings[0]}
+            print(f"{name:<18} stages (median s): "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in parts.items() if v >= 0.05))
     print(f"naive / autofoley --dense: {med['naive'] / med['autofoley --dense']:.2f} x")
     print(f"naive / autofoley:         {med['naive'] / med['autofoley']:.2f} x")
     print(f"load average at end {load()}")

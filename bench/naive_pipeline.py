@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     p.add_argument("film", type=Path)
     p.add_argument("--library", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--clip-model", default="ViT-B-32")
+    p.add_argument("--clip-model", default="ViT-B-32", help="open_clip name or model config .json")
     p.add_argument("--clip-pretrained", default="none")
     p.add_argument("--step", type=float, default=0.1)
     args = p.parse_args(argv)
@@ -83,10 +83,13 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     pretrained = None if args.clip_pretrained == "none" else args.clip_pretrained
-    model, _, preprocess = open_clip.create_model_and_transforms(args.clip_model,
-                                                                 pretrained=pretrained)
+    name = args.clip_model
+    if name.endswith(".json"):  # a model config of one's own, as open_clip takes it
+        open_clip.add_model_config(name)
+        name = Path(name).stem
+    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
     model.eval()
-    tokenizer = open_clip.get_tokenizer(args.clip_model)
+    tokenizer = open_clip.get_tokenizer(name)
     scenes = detect(str(args.film), ContentDetector())
     sounds = library_sentences(args.library)
     with torch.no_grad():
