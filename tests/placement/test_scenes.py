@@ -82,4 +82,3 @@ def test_cuts_are_cached_by_film_and_settings(tmp_path, monkeypatch):
         detect_scenes(film, 4.0, threshold=40.0, use_cache=True)
     with pytest.raises(AssertionError, match="read again"):  # the cache is off by default
         detect_scenes(film, 4.0)
-
