@@ -103,3 +103,53 @@ def test_sentences_are_encoded_only_up_to_their_end_exactly():
         full = torch.nn.functional.normalize(enc.model.encode_text(enc.tokenizer(texts)).float(),
                                              dim=-1).numpy()
     assert np.abs(got - full).max() < 1e-5
+
+
+def test_loading_weights_skips_the_random_initialisation_and_loses_nothing(tmp_path, monkeypatch):
+    """A checkpoint replaces every weight, so the model is built without
+    initialising them: the result must equal open_clip's own load exactly."""
+    import open_clip
+    from safetensors.torch import save_file
+
+    ref = load_clip("autofoley-tiny", device="cpu")  # seeded random weights
+    ckpt = tmp_path / "tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in ref.model.state_dict().items()}, str(ckpt))
+    calls = []
+    normal = torch.nn.init.normal_
+    monkeypatch.setattr(torch.nn.init, "normal_", lambda t, *a, **k: calls.append(1) or normal(t, *a, **k))
+    skipped = load_clip("autofoley-tiny", str(ckpt), device="cpu")
+    assert calls == []  # open_clip's CLIP initialises with normal_: not run
+    load_clip("autofoley-tiny", device="cpu")
+    assert calls  # ... but it is for random weights
+    assert skipped.model.state_dict().keys() == ref.model.state_dict().keys()
+    for name, value in ref.model.state_dict().items():
+        assert torch.equal(skipped.model.state_dict()[name], value), name
+    # The buffers no checkpoint holds (the text tower's causal mask) are built, not loaded.
+    own = open_clip.create_model(ref.spec.name, pretrained=str(ckpt))
+    pixels = np.random.default_rng(3).integers(0, 255, (2, 64, 64, 3), np.uint8)
+    assert np.allclose(skipped.encode_images(pixels), ref.encode_images(pixels), atol=1e-6)
+    assert np.allclose(skipped.encode_texts(["a dog barking"]), ref.encode_texts(["a dog barking"]),
+                       atol=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(own.state_dict().values(),
+                                                  skipped.model.state_dict().values()))
+    # torch's initialisers work again afterwards.
+    assert torch.nn.init.ones_(torch.zeros(3)).sum() == 3
+
+
+def test_skipping_initialisation_leaves_other_threads_alone():
+    import threading
+
+    from autofoley.models.clip import _no_weight_init
+
+    seen = {}
+
+    def other():
+        seen["other"] = torch.nn.init.ones_(torch.zeros(4)).sum().item()
+
+    with _no_weight_init():
+        seen["mine"] = torch.nn.init.ones_(torch.zeros(4)).sum().item()
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=60)
+    assert seen == {"mine": 0.0, "other": 4.0}
+    assert torch.nn.init.ones_(torch.zeros(4)).sum().item() == 4.0
