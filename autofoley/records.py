@@ -103,6 +103,10 @@ class Placement:
     # continuous sound covering its event: ``loop_index`` 0, 1, ...).
     playback: str = "once"
     loop_index: int = 0
+    # What the sound is, from its envelope (placement/sustain.py):
+    # "continuous" (a hum, a hiss: it covers its action, looped if need be)
+    # or "one-shot" (a hit, a bark: once at the onset). Beds are continuous.
+    sustain: str = ""
 
     @property
     def duration(self) -> float:
@@ -134,6 +138,7 @@ class Placement:
             "pan": [[t, p] for t, p in self.pan],
             "playback": self.playback,
             "loop_index": self.loop_index,
+            "sustain": self.sustain,
         }
 
 

@@ -46,6 +46,10 @@ def test_demo_film_meets_the_bar(tmp_path, capsys):
     assert sfx and all(e["pan"] and all(-1 <= v <= 1 for _, v in e["pan"]) for e in sfx)
     assert any(abs(v) > 0.2 for e in sfx for _, v in e["pan"])
     assert {e["playback"] for e in sfx} <= {"once", "loop"}
+    # ... and what each sound is: only a continuous one is ever looped.
+    assert {e["sustain"] for e in sfx} <= {"continuous", "one-shot"}
+    assert all(e["sustain"] == "continuous" for e in sfx if e["playback"] == "loop")
+    assert {e["sustain"] for e in events if e["kind"] == "ambience"} == {"continuous"}
 
 
 @pytest.mark.parametrize("film", ["held_out_park", "held_out_street"])

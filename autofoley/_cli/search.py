@@ -200,7 +200,8 @@ def _query_text(args) -> dict:
 
 
 def format_hits(hits, root: Path | None = None) -> str:
-    """A plain table: rank, score, file (relative to ``root``), in-out seconds, category."""
+    """A plain table: rank, score, file (relative to ``root``), in-out seconds,
+    category, and whether placement loops it (continuous) or plays it once."""
     rows = []
     for h in hits:
         e = h.entry
@@ -209,8 +210,8 @@ def format_hits(hits, root: Path | None = None) -> str:
             with contextlib.suppress(ValueError):
                 path = e.path.relative_to(root)
         rows.append((str(h.rank), f"{h.score:.4f}", str(path),
-                     f"{e.offset:.2f}-{e.offset + e.duration:.2f}", e.category))
-    head = ("rank", "score", "file", "in-out (s)", "category")
+                     f"{e.offset:.2f}-{e.offset + e.duration:.2f}", e.category, h.sustain))
+    head = ("rank", "score", "file", "in-out (s)", "category", "sustain")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w) if i in (0, 1, 3) else c.ljust(w)
                        for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in [head, *rows]]

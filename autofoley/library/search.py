@@ -29,12 +29,21 @@ class Hit:
     score: float
     rank: int
 
+    @property
+    def sustain(self) -> str:
+        """``continuous`` or ``one-shot`` (placement/sustain.py): whether
+        placement loops it over an action or plays it once. Read from the
+        sound's envelope when asked, so ranking alone never decodes audio."""
+        from autofoley.placement.sustain import CONTINUOUS, sustain_of
+
+        return CONTINUOUS if self.entry.kind == "ambience" else sustain_of(self.entry)
+
     def to_json(self) -> dict:
         e = self.entry
         return {"rank": self.rank, "score": round(self.score, 6), "file": str(e.path),
                 "offset": round(e.offset, 6), "end": round(e.offset + e.duration, 6),
                 "duration": round(e.duration, 6), "category": e.category, "kind": e.kind,
-                "description": e.description}
+                "description": e.description, "sustain": self.sustain}
 
 
 def search(index: LibraryIndex, queries: np.ndarray, k: int = 10, kind: str | None = None,

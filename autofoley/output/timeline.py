@@ -348,6 +348,7 @@ def _sound_clip(p: Placement, frames: int, rate: float, role_gain: float) -> oti
         "pan": [[float(t), float(v)] for t, v in p.pan],
         "playback": p.playback,
         "loop_index": int(p.loop_index),
+        "sustain": p.sustain,
     }
     return clip
 

@@ -57,7 +57,10 @@ def sfx_placements(events: list[Event], sounds: list[SoundEntry], series: np.nda
         means = series[e.first:e.stop].mean(axis=0)
         order = [int(c) for c in np.argsort(-means, kind="stable") if c != e.candidate]
         alternates = tuple((str(sounds[c].path), float(means[c])) for c in order[:n_alternates])
-        loop = sound_f < event_f and sustain_of(sound) == CONTINUOUS
+        # Every SFX is classified (tens a film), so events.json and the
+        # timeline say what each is, not only what was looped.
+        sustain = sustain_of(sound)
+        loop = sound_f < event_f and sustain == CONTINUOUS
         clips, xfade = loop_clips(start_f, start_f + event_f, sound_f, fps, LOOP_CROSSFADE) \
             if loop else ([(start_f, min(event_f, sound_f))], 0.0)
         pan = pans[n] if pans else ()
@@ -83,6 +86,7 @@ def sfx_placements(events: list[Event], sounds: list[SoundEntry], series: np.nda
                 pan=shift_pan(pan, offset),
                 playback="loop" if loop else "once",
                 loop_index=i,
+                sustain=sustain,
             ))
     return out
 
@@ -157,6 +161,9 @@ def ambience_placements(scene: Scene, sound: SoundEntry, score: float, fps: Frac
         fade_out=CLICK_FADE * 5 if i == len(clips) - 1 else xfade,
         gain_db=gain_db,
         alternates=alternates,
+        playback="loop" if len(clips) > 1 else "once",
+        loop_index=i,
+        sustain=CONTINUOUS,
     ) for i, (pos, length_f) in enumerate(clips)]
 
 

@@ -6,8 +6,9 @@ The answer comes from the sound's envelope: a continuous sound stays near its
 peak level for most of its length, a one-shot decays or stops. Words in its
 tags decide only when the envelope cannot (too short to tell, or unreadable).
 
-Only placed sounds are classified (tens per film, not the whole library), each
-once per process.
+Only placed sounds and search hits are classified (tens per film, not the
+whole library: reading every file's envelope at indexing would cost about
+12 ms a file here, 20 minutes for a 100k-file library), each once per process.
 """
 
 from __future__ import annotations

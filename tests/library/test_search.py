@@ -99,8 +99,19 @@ def test_plain_table_output(run):
                     "--quiet", "--rank", "text", "--text", "car engine", "-k", "3")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["rank", "score", "file", "in-out", "(s)", "category"]
-    assert len(lines) == 4 and lines[1].split()[0] == "1" and lines[1].endswith("VEHICLES")
+    assert lines[0].split() == ["rank", "score", "file", "in-out", "(s)", "category", "sustain"]
+    assert len(lines) == 4 and lines[1].split()[0] == "1"
+    assert lines[1].split()[-2:] == ["VEHICLES", "continuous"]  # "Car Engine Idle Steady"
+
+
+def test_hits_say_whether_placement_loops_them(run):
+    """The sustain class placement uses, from each hit's envelope."""
+    barks = _search(run, "--text", "dog barking", "-k", "3")
+    assert {h["sustain"] for h in barks} == {"one-shot"}
+    engine = _search(run, "--text", "car engine idling", "-k", "1")[0]
+    assert "Idle" in engine["file"] and engine["sustain"] == "continuous"
+    beds = _search(run, "--text", "forest", "--kind", "ambience", "-k", "2")
+    assert {h["sustain"] for h in beds} == {"continuous"}
 
 
 def test_image_query_from_a_frame(run, tmp_path):

@@ -52,6 +52,8 @@ def test_continuous_sound_loops_over_its_action(tmp_path):
     hum = _sound(tmp_path / "hum.wav", 0.3 * np.sin(2 * np.pi * 120 * t))
     clips = _events_to_placements(hum, 4.4)
     assert len(clips) >= 5 and {c.playback for c in clips} == {"loop"}
+    assert {c.sustain for c in clips} == {CONTINUOUS}
+    assert {c.to_json()["sustain"] for c in clips} == {CONTINUOUS}
     assert [c.loop_index for c in clips] == list(range(len(clips)))
     assert clips[0].start == 0.0 and abs(clips[-1].end - 4.4) < 1e-9
     assert all(b.start < a.end for a, b in zip(clips, clips[1:]))  # crossfaded, no hole
@@ -64,5 +66,27 @@ def test_one_shot_plays_once_at_the_onset(tmp_path):
     hit = _sound(tmp_path / "hit.wav", 0.8 * rng.standard_normal(SR) * np.exp(-t / 0.05))
     clips = _events_to_placements(hit, 4.4)
     assert len(clips) == 1 and clips[0].playback == "once"
+    assert clips[0].sustain == ONE_SHOT and clips[0].to_json()["sustain"] == ONE_SHOT
     assert clips[0].start == 0.0 and abs(clips[0].end - 1.0) < 1e-9
     assert abs(clips[0].synced_end - 4.4) < 1e-9
+
+
+def test_a_continuous_sound_long_enough_plays_once_and_says_it_is_continuous(tmp_path):
+    t = np.arange(5 * SR) / SR
+    hum = _sound(tmp_path / "hum.wav", 0.3 * np.sin(2 * np.pi * 120 * t))
+    clips = _events_to_placements(hum, 3.0)
+    assert len(clips) == 1 and clips[0].playback == "once" and clips[0].sustain == CONTINUOUS
+
+
+def test_beds_are_continuous_and_their_loops_say_so(tmp_path):
+    from autofoley.placement.beds import ambience_placements
+    from autofoley.records import Scene
+
+    t = np.arange(2 * SR) / SR
+    bed = _sound(tmp_path / "bed.wav", 0.1 * np.sin(2 * np.pi * 200 * t))
+    clips = ambience_placements(Scene(0, 0.0, 7.0), bed, 0.3, Fraction(25))
+    assert len(clips) >= 4 and {c.sustain for c in clips} == {CONTINUOUS}
+    assert {c.playback for c in clips} == {"loop"}
+    assert [c.loop_index for c in clips] == list(range(len(clips)))
+    short = ambience_placements(Scene(0, 0.0, 1.5), bed, 0.3, Fraction(25))
+    assert len(short) == 1 and short[0].playback == "once" and short[0].sustain == CONTINUOUS
