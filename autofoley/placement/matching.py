@@ -7,6 +7,7 @@ re-scoring with other settings, and grid-search tuning, cheap.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -63,6 +64,7 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
     window = max(1, int(round(params.shortlist_window / step)))
     placements: list[Placement] = []
     kept: list[SceneSeries] = []
+    used: Counter[str] = Counter()  # events given to each sound so far (variety)
     for scene, seg in zip(scenes, scene_slices(scenes, len(vectors), step)):
         frames = vectors[seg]
         if len(frames) == 0:
@@ -76,7 +78,7 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             per_view = [sfx_series(v, index, cand, amb_idx, params, window) for v in views]
             series = np.max(per_view, axis=0)
             sounds = [index.entries[i] for i in cand]
-            events = grouped_events(series, sounds, params, step)
+            events = grouped_events(series, sounds, params, step, used)
             pans = None
             if regions is not None and pan:
                 by_region = np.stack(per_view[1:], axis=2)  # (T, C, REGIONS)
@@ -123,13 +125,16 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     return series
 
 
-def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: float) -> list[Event]:
+def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: float,
+                   used: Counter | None = None) -> list[Event]:
     """Events found on per-group series (the sum of a group's columns), each
-    given to its group's best file over the event.
+    given to one file of its group (``pick``).
 
     Variants of one sound (three dog barks) split the softmax between them;
     summed, they are one strong signal, and an object gets one sound, not
     one per variant. ``group_by="none"`` makes every file its own group.
+    ``used`` counts the events each sound (``SoundEntry.key``) was given
+    earlier in the film; it is updated.
     """
     if params.group_by == "none":
         return detect_events(series, params, step)
@@ -137,9 +142,28 @@ def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: f
     groups = sorted(set(keys))
     members = [[i for i, k in enumerate(keys) if k == g] for g in groups]
     grouped = np.stack([series[:, m].sum(axis=1) for m in members], axis=1)
+    used = Counter() if used is None else used
     out = []
     for e in detect_events(grouped, params, step):
         cols = members[e.candidate]
-        best = cols[int(np.argmax(series[e.first:e.stop, cols].mean(axis=0)))]
+        best = cols[pick(series[e.first:e.stop, cols].mean(axis=0),
+                         [sounds[c].key for c in cols], params, used)]
+        used[sounds[best].key] += 1
         out.append(Event(best, e.first, e.stop, e.score))
     return out
+
+
+def pick(means: np.ndarray, keys: list[str], params: SyncParams, used: Counter) -> int:
+    """Which of a group's sounds an event gets, from their mean scores over it.
+
+    The best one; with ``params.variety``, the one used least so far in the
+    film among those at least ``params.release`` x as strong as the best
+    (as present as a continuing event must be), the stronger on a tie. A
+    dog seen five times is not the same bark five times, as a sound editor
+    would not lay it, and a sound far weaker than the best is never taken.
+    """
+    best = int(np.argmax(means))
+    if not params.variety:
+        return best
+    close = [i for i, m in enumerate(means) if m >= params.release * means[best]]
+    return min(close, key=lambda i: (used[keys[i]], -float(means[i]), i))

@@ -50,6 +50,10 @@ class SyncParams:
     # (a two-way softmax with the scene's ambiences), so two objects on screen
     # can both score high.
     score_mode: str = "softmax"
+    # Variety: an event goes to the sound of its group placed least so far in
+    # the film among those whose evidence over it is at least ``release`` x the
+    # best one's (matching.grouped_events); False: always the best.
+    variety: bool = True
 
     def replace(self, **changes) -> "SyncParams":
         return SyncParams(**{**asdict(self), **changes})

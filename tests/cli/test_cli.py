@@ -116,7 +116,8 @@ def test_rescore_reuses_frame_embeddings(media, tmp_path, capsys, monkeypatch):
     args = ["score", str(media["film"]), "--library", str(media["lib"]), "--no-render", "--json",
             *TINY]
     first = json.loads(_run([*args, "--out", str(tmp_path / "a")], capsys)[1])
-    second = json.loads(_run([*args, "--out", str(tmp_path / "b"), "--threshold", "0.3"], capsys)[1])
+    second = json.loads(_run([*args, "--out", str(tmp_path / "b"), "--threshold", "0.3",
+                              "--no-variety"], capsys)[1])
     # The first run decoded and encoded (frames and regions), the second did neither.
     assert first["frames_cached"] is False
     assert first["decode_seconds"] > 0 and first["encode_seconds"] > 0
@@ -125,6 +126,11 @@ def test_rescore_reuses_frame_embeddings(media, tmp_path, capsys, monkeypatch):
     assert "embed frames" in second["timings"]
     assert not (tmp_path / "b" / "film.mix.wav").exists()  # --no-render
     assert (tmp_path / "b" / "film.otio").exists()
+    # The settings used are in events.json: the flags given, the defaults otherwise.
+    used = [json.loads((tmp_path / d / "film.events.json").read_text())["options"]["sync"]
+            for d in ("a", "b")]
+    assert used[0]["variety"] is True and used[1]["variety"] is False
+    assert used[1]["threshold"] == 0.3
 
 
 def test_film_without_audio_gets_one_audio_stream(media, tmp_path, capsys):

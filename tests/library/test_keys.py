@@ -100,6 +100,26 @@ def test_untagged_sounds_borrow_the_text_of_the_tagged_sound_they_sound_like():
     assert text.found_by_of(text.entries[0]) == "text"
 
 
+def test_untagged_sounds_borrow_the_category_of_the_tagged_sound_they_sound_like():
+    """Placement groups sounds by category: an untagged sound joins the group
+    of the tagged sound nearest to it in audio, not one UNCATEGORIZED group
+    holding every untagged sound of the library."""
+    from autofoley.library.keys import borrowed_categories
+
+    rng = np.random.default_rng(4)
+    a = _unit(rng, 5, 8)
+    a[3] = a[0] + 0.05 * rng.normal(size=8)  # untagged 3 sounds like the dog
+    a[4] = a[2] + 0.05 * rng.normal(size=8)  # untagged 4 sounds like the door
+    entries = [dataclasses.replace(e, category=c) for e, c in zip(
+        _index(a).entries, ["ANIMALS", "VEHICLES", "DOORS", "UNCATEGORIZED", "UNCATEGORIZED"])]
+    tagged = np.array([True, True, True, False, False])
+    out = borrowed_categories(entries, a, tagged)
+    assert [e.category for e in out] == ["ANIMALS", "VEHICLES", "DOORS", "ANIMALS", "DOORS"]
+    assert [e.key for e in out] == [e.key for e in entries]  # the same sounds, the same keys
+    assert borrowed_categories(entries, a, np.ones(5, bool)) == entries
+    assert borrowed_categories(entries, a, np.zeros(5, bool)) == entries  # nothing to borrow from
+
+
 def test_fusion_needs_the_same_entries():
     rng = np.random.default_rng(1)
     text = _index(_unit(rng, 3, 8))
@@ -201,6 +221,16 @@ def test_text_rank_leaves_untagged_sounds_out_and_hybrid_finds_them(split_librar
     found = {e.path.name: h_index.found_by_of(e) for e in h_index.entries}
     assert found["Audio 0012.wav"] == "audio"
     assert {v for k, v in found.items() if k != "Audio 0012.wav"} == {"both"}
+    # It joins the category of the tagged sound it sounds most like.
+    [loose] = [i for i, e in enumerate(h_index.entries) if e.path.name == "Audio 0012.wav"]
+    others = [i for i in range(len(h_index.entries)) if i != loose]
+    _, a_index = Scorer("autofoley-tiny", device="cpu", encoder=text.encoder,
+                        audio_encoder=hybrid.audio_encoder,
+                        options=ScoreOptions(rank="audio", audio_model="audio-tiny-cnn14")).library(lib)
+    assert [e.key for e in a_index.entries] == [e.key for e in h_index.entries]
+    nearest = others[int(np.argmax(a_index.vectors[others] @ a_index.vectors[loose]))]
+    assert h_index.entries[loose].category == h_index.entries[nearest].category != "UNCATEGORIZED"
+    assert a_index.entries[loose].category == h_index.entries[loose].category
 
 
 def test_score_with_audio_rank_places_split_events(split_library, tmp_path):

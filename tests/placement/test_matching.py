@@ -1,0 +1,53 @@
+"""Which sound of a group an event gets: the best one, or, for variety, the
+one used least so far in the film among those nearly as good."""
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from autofoley.placement.matching import grouped_events, pick
+from autofoley.placement.sync import SyncParams
+from autofoley.records import SoundEntry
+
+
+def _bark(name: str, category: str = "ANIMALS") -> SoundEntry:
+    return SoundEntry(Path(f"/lib/{name}.wav"), name, category, "sfx", 1.0, 48000, 1)
+
+
+def _three_dogs(strengths: tuple[float, float]) -> np.ndarray:
+    """(T, 2) scores: a dog on screen three times, two bark files sharing its mass."""
+    series = np.zeros((90, 2))
+    for first in (0, 35, 70):
+        series[first:first + 15] = strengths
+    return series
+
+
+def test_a_dog_seen_three_times_does_not_bark_the_same_file_three_times():
+    sounds = [_bark("bark A"), _bark("bark B")]
+    series = _three_dogs((0.5, 0.4))  # A a little better every time
+    used = Counter()
+    events = grouped_events(series, sounds, SyncParams(), 0.1, used)
+    assert [(e.first, e.stop) for e in events] == [(0, 15), (35, 50), (70, 85)]
+    assert [e.candidate for e in events] == [0, 1, 0]  # the best first, then turns
+    assert used == Counter({sounds[0].key: 2, sounds[1].key: 1})
+    # Without variety, the best every time.
+    same = grouped_events(series, sounds, SyncParams(variety=False), 0.1)
+    assert [e.candidate for e in same] == [0, 0, 0]
+
+
+def test_a_sound_far_weaker_than_the_best_is_never_taken_for_variety():
+    sounds = [_bark("bark A"), _bark("growl")]
+    series = _three_dogs((0.85, 0.05))  # the growl is under release x the bark
+    events = grouped_events(series, sounds, SyncParams(), 0.1, Counter())
+    assert [e.candidate for e in events] == [0, 0, 0]
+
+
+def test_pick_counts_what_the_film_used_before():
+    params = SyncParams(release=0.5)
+    keys = ["a", "b", "c"]
+    means = np.array([0.50, 0.30, 0.20])  # c is under 0.5 x 0.50
+    assert pick(means, keys, params, Counter()) == 0
+    assert pick(means, keys, params, Counter({"a": 1})) == 1
+    assert pick(means, keys, params, Counter({"a": 2, "b": 2})) == 0  # a tie: the stronger
+    assert pick(means, keys, params.replace(variety=False), Counter({"a": 5})) == 0
