@@ -24,6 +24,7 @@ cuts) with ffmpeg into ``bench/out/speed/film60.mp4``.
 
     python bench/bench_speed.py                                  # ViT-B-32, random weights
     python bench/bench_speed.py --rounds 3 --check-error
+    python bench/bench_speed.py --clip-pretrained random-file     # weights loaded from a file
     python bench/bench_speed.py --clip-model autofoley-demo --clip-pretrained "" --library examples/demo/library
 """
 
@@ -71,6 +72,22 @@ def naive_clip(model: str, pretrained: str | None) -> list[str]:
     return ["--clip-model", name, "--clip-pretrained", spec.pretrained or "none"]
 
 
+def random_weights(model: str, work: Path) -> Path:
+    """The model's seeded random weights (as ``--clip-pretrained none`` builds
+    them) in a .safetensors, written once: loading a file is what a user's run
+    does, and building a random model costs what loading does not."""
+    path = work / f"{Path(model).stem}.random.safetensors"
+    if not path.is_file():
+        from safetensors.torch import save_file
+
+        from autofoley.models.clip import load_clip
+
+        work.mkdir(parents=True, exist_ok=True)
+        state = load_clip(model, "none", "cpu").model.state_dict()
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path
+
+
 def timed(cmd: list[str], env: dict, timeout: float) -> tuple[float, str]:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
@@ -86,7 +103,11 @@ def main() -> int:
     p.add_argument("--film", type=Path, default=None)
     p.add_argument("--library", type=Path, default=LAB / "library")
     p.add_argument("--clip-model", default="ViT-B-32")
-    p.add_argument("--clip-pretrained", default="none")
+    p.add_argument("--clip-pretrained", default="none",
+                   help="weights: a tag or file; 'none': random weights built at every start; "
+                        "'random-file': the model's seeded random weights saved once to a "
+                        ".safetensors under --work, which both sides load as a user loads "
+                        "real weights")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--timeout", type=float, default=1800.0)
     p.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "speed")
@@ -94,6 +115,8 @@ def main() -> int:
     args = p.parse_args()
 
     film = args.film or make_film(args.work / "film60.mp4")
+    if args.clip_pretrained == "random-file":
+        args.clip_pretrained = str(random_weights(args.clip_model, args.work))
     model = ["--clip-model", args.clip_model] + (
         ["--clip-pretrained", args.clip_pretrained] if args.clip_pretrained else [])
     cli = [shutil.which("autofoley") or sys.executable, *([] if shutil.which("autofoley") else
