@@ -100,7 +100,8 @@ class Placement:
     # +1 right) keyframes, linear between them; empty: centre.
     pan: tuple[tuple[float, float], ...] = field(default_factory=tuple)
     # "once" (one-shot, or long enough), "loop" (one of consecutive clips of a
-    # continuous sound covering its event: ``loop_index`` 0, 1, ...).
+    # continuous sound covering its event, or of a bed covering its scene:
+    # ``loop_index`` 0, 1, ...).
     playback: str = "once"
     loop_index: int = 0
     # What the sound is, from its envelope (placement/sustain.py):

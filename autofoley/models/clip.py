@@ -150,7 +150,7 @@ def load_clip(model: str | ClipSpec = "ViT-B-32", pretrained: str | None = None,
         log.info("loading %s weights '%s' (first use downloads them into the Hugging Face cache)",
                  spec.name, spec.pretrained)
     # Weights about to be loaded make the random initialisation wasted work:
-    # ViT-B-32 loads in 0.7 s instead of 2.7 s here (bench/bench_load.py).
+    # ViT-B-32 loads in 0.76 s instead of 1.95 s here (bench/bench_load.py).
     skip_init = _no_weight_init() if spec.pretrained else contextlib.nullcontext()
     try:
         with _quiet_open_clip(), _offline_if_unreachable(spec), skip_init:
