@@ -235,9 +235,9 @@ def add_sync_flags(p: argparse.ArgumentParser) -> None:
         names = [flag, _SHORT[name]] if name in _SHORT else [flag]
         g.add_argument(*names, dest=name, type=kind, default=None,
                        help=text if "default" in text else f"{text} (default {default})")
-    g.add_argument("--no-variety", dest="variety", action="store_const", const=False,
-                   default=None, help="give every event its group's best sound (default: the "
-                   "one used least so far in the film among those nearly as good)")
+    g.add_argument("--no-variety", action="store_true",
+                   help="give every event its group's best sound (default: the one used least "
+                        "so far in the film among those nearly as good)")
     g.add_argument("--sync-config", type=Path, default=None,
                    help="JSON of placement settings (e.g. written by 'autofoley tune')")
 
@@ -299,8 +299,8 @@ def options_from_args(args):
         regions=not args.no_regions, region_step=args.region_step, dense=args.dense,
         pan=not getattr(args, "no_pan", False),
         sync_config=str(args.sync_config) if args.sync_config else None,
-        sync_overrides={k: getattr(args, k) for k in (*SYNC_FLAGS, "variety")
-                        if getattr(args, k, None) is not None},
+        sync_overrides={**{k: getattr(args, k) for k in SYNC_FLAGS if getattr(args, k) is not None},
+                        **({"variety": False} if getattr(args, "no_variety", False) else {})},
         text_template=args.text_template, rank=args.rank, audio_model=args.audio_model,
         hybrid_weight=(args.hybrid_weight if args.hybrid_weight is not None
                        else DEFAULT_HYBRID_WEIGHT),

@@ -32,13 +32,14 @@ def test_precedence_user_project_config_flags(tmp_path, monkeypatch, capsys):
     (project / "autofoley.toml").write_text('library = "sfx"\n[score]\nthreshold = 0.22\n'
                                             'step = 0.3\n[batch]\nthreshold = 0.9\n')
     explicit = tmp_path / "mine.toml"
-    explicit.write_text("[score]\nstep = 0.4\nno-report = true\n")
+    explicit.write_text("[score]\nstep = 0.4\nno-report = true\nno-variety = true\n")
     s = _settings(capsys, ["score", str(film), "--config", str(explicit), "--min-event", "0.5"])
     assert s["--clip-model"] == ("autofoley-tiny", f"user ({user / 'config.toml'})")
     assert s["--threshold"] == (0.22, f"project ({project / 'autofoley.toml'})")
     assert s["--step"] == (0.4, f"--config ({explicit})")
     assert s["--min-event"] == (0.5, "flag")
     assert s["--no-report"][0] is True
+    assert s["--no-variety"] == (True, f"--config ({explicit})")
     assert s["--library"][0] == "sfx"
     assert s["--temperature"] == (None, "built-in")
 
