@@ -153,3 +153,18 @@ def test_skipping_initialisation_leaves_other_threads_alone():
         thread.join(timeout=60)
     assert seen == {"mine": 0.0, "other": 4.0}
     assert torch.nn.init.ones_(torch.zeros(4)).sum().item() == 4.0
+
+
+def test_a_checkpoint_missing_a_weight_is_refused_never_left_uninitialised(tmp_path):
+    """Without initialisation, a weight the file lacks would hold whatever
+    memory it got: open_clip's strict load refuses the file instead."""
+    from safetensors.torch import save_file
+
+    ref = load_clip("autofoley-tiny", device="cpu")
+    state = {k: v.contiguous() for k, v in ref.model.state_dict().items()}
+    state.pop(next(iter(state)))
+    ckpt = tmp_path / "partial.safetensors"
+    save_file(state, str(ckpt))
+    with pytest.raises(ModelError, match="cannot load"):
+        load_clip("autofoley-tiny", str(ckpt), device="cpu")
+    assert torch.nn.init.ones_(torch.zeros(3)).sum() == 3  # restored after the failure
