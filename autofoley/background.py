@@ -1,8 +1,8 @@
 """Work started in a thread of its own, its result collected later.
 
 Used where a stage waits on something outside Python (ffmpeg encoding the
-mix, OpenCV decoding a film) while the main thread has other work: the two
-then share the machine's cores instead of taking turns.
+mix into the film) while the main thread has other work: the two then share
+the machine's cores instead of taking turns.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@
 Untagged sounds (``scan.is_tagged``: ``Audio 0012.wav`` in a folder that says
 nothing) have no sentence worth a text key: text ranking leaves them out
 (listed as skipped, with why), audio ranking treats them like any other, and
-hybrid gives them, in place of their own text key, the mean text key of the
-tagged sounds nearest to them in audio (``borrowed_text``), so their fused
+hybrid gives them, in place of their own text key, the text key of the
+tagged sound nearest to them in audio (``nearest_tagged``), so their fused
 keys are made like the tagged sounds' and compete on one scale. With audio
 and hybrid ranking they also take that nearest tagged sound's category
 (``borrowed_categories``), so placement groups them with their kind.
@@ -97,11 +97,13 @@ def choose_rank(rank: str, clip_model: str, audio_model: str | None) -> tuple[st
 
 def fuse(text: "LibraryIndex", audio: "LibraryIndex",
          weight: float = DEFAULT_HYBRID_WEIGHT,
-         tagged: np.ndarray | None = None) -> "LibraryIndex":
+         tagged: np.ndarray | None = None,
+         nearest: np.ndarray | None = None) -> "LibraryIndex":
     """Hybrid keys ``weight * audio' + (1 - weight) * text`` (see the module
     docstring for ``audio'``); for the entries ``tagged`` marks False, the
-    text part is borrowed from the nearest tagged sounds (``borrowed_text``).
-    Both indexes must hold the same entries."""
+    text part is that of the tagged sound nearest in audio (``nearest``, as
+    ``nearest_tagged`` finds it when not given). Both indexes must hold the
+    same entries."""
     if [e.key for e in text.entries] != [e.key for e in audio.entries]:
         raise ValueError("text and audio indexes hold different entries")
     if not 0.0 <= weight <= 1.0:
@@ -120,35 +122,35 @@ def fuse(text: "LibraryIndex", audio: "LibraryIndex",
         # An untagged sound borrows the text of the tagged sound it sounds
         # most like, so its key is made like every other, of audio and text:
         # on audio alone it lost to the fused keys (demo world: never placed).
+        # One neighbour: a mean over five mixed several classes' text and
+        # blurred the key (demo world).
+        nearest = nearest_tagged(a, tagged) if nearest is None else nearest
         t = t.copy()
-        t[~tagged] = borrowed_text(a[~tagged], a[tagged], t[tagged])
+        t[~tagged] = t[nearest] / np.linalg.norm(t[nearest], axis=1, keepdims=True).clip(1e-12)
     fused = (weight * a_on_t + (1.0 - weight) * t).astype(np.float32)
     found = ["audio" if not ok else "both" if 0.0 < weight < 1.0
              else "text" if weight == 0.0 else "audio" for ok in tagged]
     return dataclasses.replace(text, vectors=fused, found_by=found)
 
 
-# Tagged sounds an untagged one borrows its text key from. One: a mean over
-# five mixed several classes' text and blurred the key (demo world).
-BORROW_NEIGHBOURS = 1
-
-
-def borrowed_text(audio: np.ndarray, tagged_audio: np.ndarray, tagged_text: np.ndarray,
-                  k: int = BORROW_NEIGHBOURS) -> np.ndarray:
-    """For each row of ``audio`` (untagged sounds), the normalised mean text
-    key of the ``k`` tagged sounds nearest in audio (cosine): tags propagated
-    to a file by what it sounds like."""
+def nearest_tagged(audio: np.ndarray, tagged: np.ndarray) -> np.ndarray:
+    """For each untagged entry, in order, the index of the tagged entry
+    nearest to it in audio (cosine): what it borrows its text key and its
+    category from. Empty when there is no untagged entry or no tagged one."""
     from autofoley.placement.rank import topk
 
-    k = max(1, min(k, len(tagged_audio)))
-    _, idx = topk(np.asarray(audio, np.float32), np.asarray(tagged_audio, np.float32), k)
-    mean = np.asarray(tagged_text, np.float64)[idx].mean(axis=1)
-    return mean / np.linalg.norm(mean, axis=1, keepdims=True).clip(1e-12)
+    tagged = np.asarray(tagged, bool)
+    if tagged.all() or not tagged.any():
+        return np.zeros(0, np.int64)
+    audio = np.asarray(audio, np.float32)
+    known = np.flatnonzero(tagged)
+    _, idx = topk(audio[~tagged], audio[known], 1)
+    return known[idx[:, 0]]
 
 
-def borrowed_categories(entries: list, audio: np.ndarray, tagged: np.ndarray) -> list:
-    """``entries`` with each untagged sound given the category of the tagged
-    sound nearest to it in audio (cosine), as its text key is borrowed.
+def borrowed_categories(entries: list, tagged: np.ndarray, nearest: np.ndarray) -> list:
+    """``entries`` with each untagged sound given the category of its
+    ``nearest`` tagged sound (``nearest_tagged``), as its text key is borrowed.
 
     Placement groups sounds by category so that variants of one thing add up
     (placement/matching.py). Left UNCATEGORIZED, every untagged sound of the
@@ -157,16 +159,9 @@ def borrowed_categories(entries: list, audio: np.ndarray, tagged: np.ndarray) ->
     borrowed categories. The timeline's tracks and events.json show the
     borrowed category; ``found_by`` still says the sound was found by audio.
     """
-    tagged = np.asarray(tagged, bool)
-    if tagged.all() or not tagged.any():
-        return list(entries)
-    from autofoley.placement.rank import topk
-
-    loose, known = np.flatnonzero(~tagged), np.flatnonzero(tagged)
-    _, nearest = topk(np.asarray(audio, np.float32)[loose], np.asarray(audio, np.float32)[known], 1)
     out = list(entries)
-    for i, j in zip(loose, nearest[:, 0]):
-        out[i] = dataclasses.replace(out[i], category=entries[known[j]].category)
+    for i, j in zip(np.flatnonzero(~np.asarray(tagged, bool)), nearest):
+        out[i] = dataclasses.replace(out[i], category=entries[j].category)
     return out
 
 
@@ -213,8 +208,9 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
         # Whether each sound says what it is: decided before the untagged
         # borrow a category below (a category would make them look tagged).
         tagged = np.array([is_tagged(e) for e in audio_index.entries], bool)
+        nearest = nearest_tagged(audio_index.vectors, tagged)
         audio_index = dataclasses.replace(audio_index, entries=borrowed_categories(
-            audio_index.entries, audio_index.vectors, tagged))
+            audio_index.entries, tagged, nearest))
         scan = dataclasses.replace(scan, entries=list(audio_index.entries),
                                    skipped=sorted([*scan.skipped, *audio_index.skipped],
                                                   key=lambda s: str(s[0])))
@@ -244,7 +240,7 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
         text_index = build_index(scan, clip, template, use_cache, progress=count)
     if mode == "text":
         return BuiltIndex(scan, text_index, new[0])
-    return BuiltIndex(scan, fuse(text_index, audio_index, hybrid_weight, tagged),
+    return BuiltIndex(scan, fuse(text_index, audio_index, hybrid_weight, tagged, nearest),
                       audio_index.embedded + new[0], audio_index.folder)
 
 

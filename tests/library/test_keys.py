@@ -104,7 +104,7 @@ def test_untagged_sounds_borrow_the_category_of_the_tagged_sound_they_sound_like
     """Placement groups sounds by category: an untagged sound joins the group
     of the tagged sound nearest to it in audio, not one UNCATEGORIZED group
     holding every untagged sound of the library."""
-    from autofoley.library.keys import borrowed_categories
+    from autofoley.library.keys import borrowed_categories, nearest_tagged
 
     rng = np.random.default_rng(4)
     a = _unit(rng, 5, 8)
@@ -113,11 +113,18 @@ def test_untagged_sounds_borrow_the_category_of_the_tagged_sound_they_sound_like
     entries = [dataclasses.replace(e, category=c) for e, c in zip(
         _index(a).entries, ["ANIMALS", "VEHICLES", "DOORS", "UNCATEGORIZED", "UNCATEGORIZED"])]
     tagged = np.array([True, True, True, False, False])
-    out = borrowed_categories(entries, a, tagged)
+    nearest = nearest_tagged(a, tagged)
+    assert nearest.tolist() == [0, 2]
+    out = borrowed_categories(entries, tagged, nearest)
     assert [e.category for e in out] == ["ANIMALS", "VEHICLES", "DOORS", "ANIMALS", "DOORS"]
     assert [e.key for e in out] == [e.key for e in entries]  # the same sounds, the same keys
-    assert borrowed_categories(entries, a, np.ones(5, bool)) == entries
-    assert borrowed_categories(entries, a, np.zeros(5, bool)) == entries  # nothing to borrow from
+    for everything in (np.ones(5, bool), np.zeros(5, bool)):  # none to borrow, none to lend
+        assert len(nearest_tagged(a, everything)) == 0
+        assert borrowed_categories(entries, everything, nearest_tagged(a, everything)) == entries
+    # fuse borrows the text of the same neighbour, given or found.
+    t = _unit(rng, 5, 8)
+    assert np.allclose(fuse(_index(t), _index(a), 0.5, tagged).vectors,
+                       fuse(_index(t), _index(a), 0.5, tagged, nearest).vectors)
 
 
 def test_fusion_needs_the_same_entries():
