@@ -91,7 +91,8 @@ def make_delivery(root: Path) -> Delivery:
     film = root / "film.mp4"
     subprocess.run([tool("ffmpeg"), "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
                     f"testsrc2=size=320x180:rate=25:duration={SECONDS}", "-c:v", "libx264",
-                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(film)], check=True)
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(film)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     video = probe(film)
     scenes = [Scene(0, 0.0, 4.0), Scene(1, 4.0, SECONDS)]
 

@@ -29,7 +29,8 @@ def _pool(root: Path, seed: int = 0, workers: int = 1) -> dict:
 def _ffprobe(path: Path) -> dict:
     out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
                           "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration",
-                          "-of", "json", str(path)], capture_output=True, text=True, timeout=60, check=True)
+                          "-of", "json", str(path)], capture_output=True, text=True,
+                         timeout=60, check=True, stdin=subprocess.DEVNULL)
     return json.loads(out.stdout)
 
 

@@ -36,7 +36,8 @@ def make_film(path: Path, source: str = "testsrc2", seconds: float = 2.0) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
                     "-i", f"{source}=size=160x90:rate=25:duration={seconds}",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     return path
 
 
@@ -48,7 +49,8 @@ def make_bad_films(folder: Path, good: Path) -> list[str]:
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "notes.mp4").write_text("call the producer about reel 3\n")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:duration=2",
-                    "-c:a", "aac", str(folder / "voice_memo.mp4")], check=True)
+                    "-c:a", "aac", str(folder / "voice_memo.mp4")], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     return ["bad/empty.mp4", "bad/notes.mp4", "bad/truncated.mp4", "bad/voice_memo.mp4"]
 
 

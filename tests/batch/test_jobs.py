@@ -285,7 +285,7 @@ def test_the_batch_lock_needs_no_posix_flock(tmp_path):
     """Windows has no fcntl: the batch still locks its folder (filelock) and
     the worker locks step aside instead of failing."""
     proc = subprocess.run([sys.executable, "-c", _WITHOUT_FCNTL, str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("refused:") and "another autofoley batch is running" in lines[0]

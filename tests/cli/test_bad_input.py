@@ -182,7 +182,8 @@ def test_staging_left_by_a_killed_run_is_removed_but_a_live_one_is_kept(tmp_path
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, timeout=LIMIT_S).stdout.strip()
+                              capture_output=True, text=True, timeout=LIMIT_S,
+                              stdin=subprocess.DEVNULL).stdout.strip()
         (tmp_path / f"{TMP_PREFIX}{dead}-abc").mkdir()
         (tmp_path / f"{TMP_PREFIX}{dead}-abc" / "film.mix.wav").write_bytes(b"x" * 1000)
         (tmp_path / f"{TMP_PREFIX}{sleeper.pid}-def").mkdir()

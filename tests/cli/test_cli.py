@@ -33,7 +33,7 @@ def _film(path: Path, audio: bool = True, rate: str = "25", seconds: int = 6) ->
     if audio:
         args += ["-map", "2:a", "-c:a", "aac"]
     args += ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
-    subprocess.run(args, check=True)
+    subprocess.run(args, check=True, timeout=300, stdin=subprocess.DEVNULL)
     return path
 
 
@@ -104,7 +104,8 @@ def test_score_end_to_end(media, tmp_path, capsys):
     assert stream_packets(out / "film.scored.mp4") == stream_packets(media["film"])
     streams = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
                               "stream=index", "-of", "csv=p=0", str(out / "film.scored.mp4")],
-                             capture_output=True, text=True).stdout.split()
+                             capture_output=True, text=True,
+                             timeout=300, stdin=subprocess.DEVNULL).stdout.split()
     assert len(streams) == 2
 
     # The user's media and library are untouched.
@@ -158,7 +159,8 @@ def test_ntsc_film_timeline_rate(media, tmp_path, capsys):
 def _cli(args, env=None):
     """Run the real console entry point: what a user sees, tracebacks included."""
     proc = subprocess.run([sys.executable, "-m", "autofoley", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+                          text=True, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+                          timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -197,7 +199,7 @@ def test_video_with_no_frames(media, tmp_path):
     empty = tmp_path / "empty.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                     "testsrc2=size=64x64:rate=25:duration=1", "-frames:v", "0", "-c:v", "libx264",
-                    str(empty)], check=False)
+                    str(empty)], check=False, timeout=300, stdin=subprocess.DEVNULL)
     if not empty.exists():
         empty.write_bytes(b"")
     code, _, err = _cli(["score", str(empty), "--library", str(media["lib"]), "--out",

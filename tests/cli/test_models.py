@@ -144,7 +144,7 @@ def test_a_second_listing_imports_neither_torch_nor_open_clip():
     probe = ("import sys\nfrom autofoley._cli.main import main\nmain(['models', '--json'])\n"
              "print(sorted(m for m in ('torch', 'open_clip') if m in sys.modules), file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+                          timeout=120, cwd=ROOT, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "[]"
     assert len(json.loads(proc.stdout)) > 100

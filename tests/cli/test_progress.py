@@ -98,16 +98,18 @@ def test_on_a_real_terminal_every_warning_is_readable_after_the_run(tmp_path):
     script = tmp_path / "run.sh"
     script.write_text(" ".join(f"'{c}'" for c in cmd) + f"; touch '{done}'; sleep 600\n")
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
-                    f"bash '{script}'"], check=True, timeout=60)
+                    f"bash '{script}'"], check=True, timeout=60, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 600
         while not done.exists():
             assert time.monotonic() < deadline, "the run did not finish"
             time.sleep(0.5)
         screen = subprocess.run(["tmux", "capture-pane", "-p", "-S", "-", "-t", session],
-                                capture_output=True, text=True, timeout=60).stdout
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL).stdout
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], timeout=60)
+        subprocess.run(["tmux", "kill-session", "-t", session], timeout=60,
+                       stdin=subprocess.DEVNULL)
     assert screen.count("WARNING: ") == expected, screen
     # One row per stage: no stale copies of a bar, no stage named twice.
     assert screen.count("load model") == 1, screen

@@ -288,7 +288,8 @@ def _film(path: Path) -> Path:
 
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                     "testsrc2=size=160x90:rate=25:duration=4", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(path)], check=True)
+                    "-pix_fmt", "yuv420p", str(path)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     return path
 
 

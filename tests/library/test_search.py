@@ -117,7 +117,7 @@ def test_hits_say_whether_placement_loops_them(run):
 def test_image_query_from_a_frame(run, tmp_path):
     png = tmp_path / "frame.png"
     subprocess.run(["ffmpeg", "-v", "error", "-ss", "3", "-i", str(FILM), "-frames:v", "1",
-                    str(png)], check=True)
+                    str(png)], check=True, timeout=300, stdin=subprocess.DEVNULL)
     assert _search(run, "--image", png, "-k", "3")[0]["category"] == "ANIMALS"
     amb = _search(run, "--image", png, "--kind", "ambience", "-k", "2")
     assert all("AMBForst" in h["file"] for h in amb)  # the forest scene

@@ -20,7 +20,7 @@ def _numbered_film(path, n, rate, vf=None):
     if vf:
         args += ["-vf", vf, "-fps_mode", "vfr"]
     args += ["-c:v", "ffv1", "-pix_fmt", "bgr0", str(path)]
-    subprocess.run(args, input=frames.tobytes(), check=True)
+    subprocess.run(args, input=frames.tobytes(), check=True, timeout=300)
 
 
 def _frame_numbers(path, step, duration):
@@ -68,9 +68,11 @@ def test_rotation_metadata_is_applied(tmp_path):
     # Left half red, right half blue, 64x32.
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                     "color=red:s=32x32:d=1,format=rgb24[a];color=blue:s=32x32:d=1,format=rgb24[b];"
-                    "[a][b]hstack", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(src)], check=True)
+                    "[a][b]hstack", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(src)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c", "copy",
-                    "-metadata:s:v:0", "rotate=90", str(rot)], check=True)
+                    "-metadata:s:v:0", "rotate=90", str(rot)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     assert (probe(src).width, probe(src).height) == (64, 32)
     info = probe(rot)
     assert (info.width, info.height) == (32, 64) and info.rotation in (90, 270)
@@ -114,7 +116,7 @@ def test_pad_keeps_the_whole_frame_crop_drops_the_sides(tmp_path):
     img[:, -6:] = (0, 0, 255)
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
                     "64x32", "-r", "10", "-i", "-", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(film)],
-                   input=np.repeat(img[None], 10, axis=0).tobytes(), check=True)
+                   input=np.repeat(img[None], 10, axis=0).tobytes(), check=True, timeout=300)
     crop = next(iter_frames(film, size=32, duration=1.0, fit="crop")).pixels[0].astype(int)
     pad = next(iter_frames(film, size=32, duration=1.0, fit="pad")).pixels[0].astype(int)
     assert crop[:, :, 0].max() < 200 and crop[:, :, 2].max() < 200  # sides cropped away

@@ -215,7 +215,8 @@ def scored(tmp_path_factory):
     film = root / "film.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
                     "testsrc2=size=320x180:rate=25:duration=6", "-c:v", "libx264", "-preset",
-                    "ultrafast", "-pix_fmt", "yuv420p", str(film)], check=True)
+                    "ultrafast", "-pix_fmt", "yuv420p", str(film)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     return root, film
 
 

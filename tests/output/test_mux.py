@@ -23,7 +23,8 @@ BURST_AT = 1.5  # seconds into the film where the mix has its only sound
 
 
 def _ffmpeg(*args: str) -> None:
-    subprocess.run([tool("ffmpeg"), "-v", "error", "-nostdin", "-y", *args], check=True)
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-nostdin", "-y", *args], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
 
 
 def _picture(rate: str) -> list[str]:
@@ -66,14 +67,16 @@ def films(tmp_path_factory):
 def _audio_streams(path: Path) -> list[dict]:
     out = subprocess.run([tool("ffprobe"), "-v", "error", "-select_streams", "a", "-show_entries",
                           "stream=codec_name:stream_tags:stream_disposition=default",
-                          "-print_format", "json", str(path)], capture_output=True, check=True)
+                          "-print_format", "json", str(path)], capture_output=True, check=True,
+                         timeout=300, stdin=subprocess.DEVNULL)
     return json.loads(out.stdout)["streams"]
 
 
 def _start_time(path: Path, selector: str) -> float:
     out = subprocess.run([tool("ffprobe"), "-v", "error", "-select_streams", selector,
                           "-show_entries", "stream=start_time", "-of", "default=nw=1:nk=1", str(path)],
-                         capture_output=True, check=True, text=True)
+                         capture_output=True, check=True, text=True,
+                         timeout=300, stdin=subprocess.DEVNULL)
     return float(out.stdout.split()[0])
 
 

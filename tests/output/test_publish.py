@@ -178,7 +178,8 @@ def test_score_keeps_an_edited_timeline(tmp_path):
     film = tmp_path / "film.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
                     "testsrc2=size=160x90:rate=25:duration=2", "-c:v", "libx264", "-preset",
-                    "ultrafast", "-pix_fmt", "yuv420p", str(film)], check=True)
+                    "ultrafast", "-pix_fmt", "yuv420p", str(film)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     out = tmp_path / "out"
     args = ["score", str(film), "--library", str(tmp_path / "lib"), "--out", str(out),
             "--no-render", "--no-report", "--clip-model", "autofoley-tiny", "--quiet"]

@@ -47,7 +47,7 @@ def media(tmp_path_factory):
                     "-f", "lavfi", "-i", "smptebars=size=320x180:rate=25:duration=4",
                     "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(film)],
-                   check=True)
+                   check=True, timeout=300, stdin=subprocess.DEVNULL)
     return root, film
 
 

@@ -28,7 +28,8 @@ NTSC = Fraction(30000, 1001)
 def _film(path: Path, rate: str, seconds: float) -> Path:
     subprocess.run([tool("ffmpeg"), "-v", "error", "-nostdin", "-y", "-f", "lavfi",
                     "-i", f"testsrc2=size=320x240:rate={rate}", "-t", str(seconds),
-                    "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)
+                    "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True,
+                   timeout=300, stdin=subprocess.DEVNULL)
     return path
 
 

@@ -19,7 +19,7 @@ def _film_with_cuts(path, parts):
     chain += "".join(f"[v{i}]" for i in range(n)) + f"concat=n={n}:v=1[out]"
     args += ["-filter_complex", chain, "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
              str(path)]
-    subprocess.run(args, check=True)
+    subprocess.run(args, check=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
 def test_hard_cuts_found_on_the_frame(tmp_path):
@@ -60,7 +60,8 @@ def test_dissolve_found_by_the_gradual_pass(tmp_path):
                     "-f", "lavfi", "-i", "color=c=red:size=320x180:rate=25:duration=4",
                     "-filter_complex", "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];"
                     "[a][b]xfade=transition=fade:duration=1.2:offset=2[out]",
-                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)], check=True)
+                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)],
+                   check=True, timeout=300, stdin=subprocess.DEVNULL)
     assert len(detect_scenes(film, 6.0, gradual_window=0)) == 1  # frame to frame: no cut
     scenes = detect_scenes(film, 6.0)
     assert len(scenes) == 2 and abs(scenes[1].start - 2.6) <= 0.5
