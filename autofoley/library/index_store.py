@@ -312,13 +312,18 @@ class AudioIndex(LibraryIndex):
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (file, one-line reason)
     embedded: int = 0  # segments embedded by this build (the rest came from the store)
     folder: Path | None = None  # the store, None when caching was off
+    # Row for row, each entry's backbone embedding (``AudioEncoder.encode_with_sound``):
+    # what it sounds like, for finding the tagged sound an untagged one is
+    # most like. None when the encoder gives none.
+    sounds: np.ndarray | None = None
 
 
 def build_audio_index(scan: LibraryScan, encoder, *, store_dir: Path | None = None,
                       split: SplitParams | None = SplitParams(), batch_size: int = 16,
                       progress: Callable[[int, int], None] | None = None, use_cache: bool = True,
                       load: Load | None = None, template: str = DEFAULT_TEMPLATE,
-                      split_progress: Callable[[int, int], None] | None = None) -> AudioIndex:
+                      split_progress: Callable[[int, int], None] | None = None,
+                      sounds: bool = False) -> AudioIndex:
     """Embed every sound of ``scan`` with an audio encoder, reusing the store.
 
     SFX files are split on silence first (``split=None``: whole files).
@@ -330,7 +335,9 @@ def build_audio_index(scan: LibraryScan, encoder, *, store_dir: Path | None = No
     files to split. A file that cannot be read or decoded, or holds only
     silence, is left out and listed in ``.skipped``. ``use_cache=False``
     uses a throw-away store. Entries keep ``scan``'s order (takes of a file
-    in time order); ``vectors`` are float32, L2-normalised.
+    in time order); ``vectors`` are float32, L2-normalised. The backbone
+    embeddings (``AudioEncoder.encode_with_sound``) are stored too, and with
+    ``sounds`` read back into ``.sounds`` (float16: they only find neighbours).
     """
     if load is None:
         from autofoley.media.audio import load_audio as load
@@ -340,6 +347,11 @@ def build_audio_index(scan: LibraryScan, encoder, *, store_dir: Path | None = No
         elif store_dir is None:
             store_dir = default_store_dir(encoder.identity, split)
         store = stack.enter_context(IndexStore(store_dir, encoder.identity))
+        # The backbone embeddings come from the same pass as the vectors and
+        # are kept beside them, under their own identity in the same store.
+        with_sound = getattr(encoder, "encode_with_sound", None)
+        sound_store = stack.enter_context(IndexStore(store_dir, f"{encoder.identity}#sound")) \
+            if with_sound is not None else None
         skipped: list[tuple[Path, str]] = []
         entries = list(scan.entries)
         if split is not None:
@@ -356,6 +368,10 @@ def build_audio_index(scan: LibraryScan, encoder, *, store_dir: Path | None = No
         for e, k in keyed:
             first.setdefault(k, e)
         todo = store.missing([k for _, k in keyed])
+        if sound_store is not None:
+            # A store written before the sounds were kept: those segments
+            # are embedded once more, for their sounds.
+            todo = list(dict.fromkeys(todo + sound_store.missing([k for _, k in keyed])))
         failed: set[str] = set()
         embedded = 0
         if progress:
@@ -376,24 +392,36 @@ def build_audio_index(scan: LibraryScan, encoder, *, store_dir: Path | None = No
                               "description": e.description, "category": e.category,
                               "kind": e.kind})
             if keys:
-                vectors = np.asarray(encoder.encode(waves, batch_size=batch_size), np.float32)
+                if with_sound is not None:
+                    vectors, heard = with_sound(waves, batch_size=batch_size)
+                else:
+                    vectors = encoder.encode(waves, batch_size=batch_size)
+                vectors = np.asarray(vectors, np.float32)
                 if vectors.shape != (len(keys), encoder.embed_dim):
                     raise ValueError(f"audio encoder returned {vectors.shape}, expected "
                                      f"({len(keys)}, {encoder.embed_dim})")
                 store.add(keys, metas, vectors)
+                if sound_store is not None:
+                    sound_store.add(keys, metas, np.asarray(heard, np.float32))
                 embedded += len(keys)
             if progress:
                 progress(min(lo + batch_size, len(todo)), len(todo))
         keyed = [(e, k) for e, k in keyed if k not in failed]
         if use_cache and store.shard_count() > AUTO_COMPACT_SHARDS:
-            store.compact()
+            for s in (store, sound_store):
+                if s is not None:
+                    s.compact()
         vectors = store.get([k for _, k in keyed]) if keyed else \
             np.zeros((0, encoder.embed_dim), np.float32)
+        found = sound_store.get([k for _, k in keyed]) if sounds and keyed and sound_store else None
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+    if found is not None:
+        found = (found / np.linalg.norm(found, axis=1, keepdims=True).clip(1e-12)).astype(np.float16)
     kept = [e for e, _ in keyed]
     skipped.sort(key=lambda item: str(item[0]))
     return AudioIndex(kept, [sentence_for(e, template) for e in kept], vectors,
-                      skipped=skipped, embedded=embedded, folder=store_dir if use_cache else None)
+                      skipped=skipped, embedded=embedded, folder=store_dir if use_cache else None,
+                      sounds=found)
 
 
 def _decode(entry: SoundEntry, sr: int, load: Load) -> np.ndarray:

@@ -151,6 +151,44 @@ def test_incremental_build(lib, tmp_path):
     assert np.allclose(again.vectors, fewer.vectors, atol=1e-3)
 
 
+class HearingAudioEncoder(FakeAudioEncoder):
+    """FakeAudioEncoder that also gives each sound a "backbone" embedding:
+    its vector reversed and squared, so the two differ."""
+
+    identity = "fake-audio-hearing-v1"
+
+    def encode_with_sound(self, waveforms, batch_size=16):
+        vectors = self.encode(waveforms, batch_size)
+        return vectors, vectors[:, ::-1] ** 2
+
+
+def test_backbone_embeddings_are_kept_beside_the_vectors(lib, tmp_path):
+    folder = tmp_path / "ix"
+    # A store written by an encoder of the same identity before the sounds
+    # were kept: only vectors.
+    old = FakeAudioEncoder()
+    old.identity = HearingAudioEncoder.identity
+    plain = build_audio_index(scan_library(lib), old, store_dir=folder, sounds=True)
+    assert plain.sounds is None  # the encoder gives none
+    n = len(plain.entries)
+
+    enc = HearingAudioEncoder()
+    built = build_audio_index(scan_library(lib), enc, store_dir=folder, sounds=True)
+    assert enc.embedded == n  # embedded once more, for the sounds
+    assert built.sounds.shape == (n, 16) and built.sounds.dtype == np.float16
+    expected = built.vectors[:, ::-1] ** 2
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert np.allclose(built.sounds, expected, atol=2e-3)
+    assert not np.allclose(built.sounds, built.vectors, atol=0.05)
+
+    enc = HearingAudioEncoder()
+    again = build_audio_index(scan_library(lib), enc, store_dir=folder, sounds=True)
+    assert enc.embedded == 0 and np.array_equal(again.sounds, built.sounds)
+    # Read back only when asked for: a fully tagged library never needs them.
+    assert build_audio_index(scan_library(lib), enc, store_dir=folder).sounds is None
+    consistent(folder)
+
+
 def test_default_folder_and_no_cache(lib, tmp_path):
     built = build_audio_index(scan_library(lib), FakeAudioEncoder())
     assert built.folder is not None and built.folder.is_relative_to(tmp_path / "cache")

@@ -211,6 +211,9 @@ def test_text_rank_leaves_untagged_sounds_out_and_hybrid_finds_them(split_librar
 
     import soundfile as sf
 
+    from autofoley.library.index_store import build_audio_index
+    from autofoley.library.scan import scan_library
+    from autofoley.library.takes import SplitParams
     from autofoley.pipeline import ScoreOptions, Scorer
 
     root, _ = split_library
@@ -228,14 +231,21 @@ def test_text_rank_leaves_untagged_sounds_out_and_hybrid_finds_them(split_librar
     found = {e.path.name: h_index.found_by_of(e) for e in h_index.entries}
     assert found["Audio 0012.wav"] == "audio"
     assert {v for k, v in found.items() if k != "Audio 0012.wav"} == {"both"}
-    # It joins the category of the tagged sound it sounds most like.
+    # It joins the category of the tagged sound it sounds most like, in the
+    # audio backbone's own space (here not the nearest in the projected keys).
     [loose] = [i for i, e in enumerate(h_index.entries) if e.path.name == "Audio 0012.wav"]
     others = [i for i in range(len(h_index.entries)) if i != loose]
     _, a_index = Scorer("autofoley-tiny", device="cpu", encoder=text.encoder,
                         audio_encoder=hybrid.audio_encoder,
                         options=ScoreOptions(rank="audio", audio_model="audio-tiny-cnn14")).library(lib)
     assert [e.key for e in a_index.entries] == [e.key for e in h_index.entries]
-    nearest = others[int(np.argmax(a_index.vectors[others] @ a_index.vectors[loose]))]
+    heard = build_audio_index(scan_library(lib), hybrid.audio_encoder, split=SplitParams(),
+                              sounds=True)
+    assert [e.key for e in heard.entries] == [e.key for e in h_index.entries]
+    sounds = heard.sounds.astype(np.float32)
+    nearest = others[int(np.argmax(sounds[others] @ sounds[loose]))]
+    projected = others[int(np.argmax(a_index.vectors[others] @ a_index.vectors[loose]))]
+    assert h_index.entries[nearest].category != h_index.entries[projected].category
     assert h_index.entries[loose].category == h_index.entries[nearest].category != "UNCATEGORIZED"
     assert a_index.entries[loose].category == h_index.entries[loose].category
 

@@ -61,6 +61,19 @@ def test_batch_equals_alone(tiny):
     assert np.allclose(together, alone, atol=1e-5)
 
 
+def test_encode_with_sound_gives_the_vectors_and_the_centred_backbone_embeddings(tiny):
+    sr = tiny.sample_rate
+    waves = [_noise(sr, 0.3), _sine(sr, 1.2), _noise(sr, 2.5, 2)]
+    vectors, sounds = tiny.encode_with_sound(waves, batch_size=2)
+    assert np.allclose(vectors, tiny.encode(waves), atol=1e-5)
+    assert sounds.shape == (3, tiny.model.backbone.out_dim) and sounds.dtype == np.float32
+    for wave, heard in zip(waves, sounds):
+        pooled = tiny._pool(tiny._windows([wave]), 1, 16)[0] - tiny.model.centre
+        assert np.allclose(heard, (pooled / pooled.norm()).numpy(), atol=1e-5)
+    empty = tiny.encode_with_sound([])
+    assert empty[0].shape == (0, tiny.embed_dim) and empty[1].shape == (0, sounds.shape[1])
+
+
 def test_stereo_is_mixed_to_mono(tiny):
     mono = _sine(tiny.sample_rate, 1.0)
     stereo = np.stack([mono, mono])
