@@ -267,9 +267,11 @@ class Scorer:
                 "layout": layout.name,
                 "scenes": [to_plain(s) for s in scenes],
                 # "key": which keys found the sound: its tags' text, its
-                # audio, or both (hybrid).
+                # audio, or both (hybrid); "sounds_like": for an untagged
+                # sound, the tagged file whose text and category it took.
                 "events": [{**p.to_json(), "timeline_track": t,
-                            "key": index.found_by_of(p.sound) if index else "text"}
+                            "key": index.found_by_of(p.sound) if index else "text",
+                            **_sounds_like(index, p.sound)}
                            for p, t in zip(placements, tracks)],
             }
             write_json(tmp / f"{name}.events.json", events)
@@ -310,6 +312,11 @@ def score(film: str | Path, library: str | Path, out_dir: str | Path | None = No
     """Score one film with a model loaded for this call (``Scorer`` keeps it
     loaded across films); ``kwargs`` go to ``Scorer``."""
     return Scorer(clip_model, options=options, **kwargs).score(film, library, out_dir)
+
+
+def _sounds_like(index: LibraryIndex | None, sound) -> dict:
+    like = index.sounds_like_of(sound) if index is not None else None
+    return {"sounds_like": like} if like else {}
 
 
 def _jsonable(value):

@@ -219,8 +219,11 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
         tagged = np.array([is_tagged(e) for e in audio_index.entries], bool)
         nearest = nearest_tagged(audio_index.vectors if audio_index.sounds is None
                                  else audio_index.sounds, tagged)
+        like: list[str | None] = [None] * len(tagged)
+        for i, j in zip(np.flatnonzero(~tagged), nearest):
+            like[i] = str(audio_index.entries[j].path)
         audio_index = dataclasses.replace(audio_index, sounds=None, entries=borrowed_categories(
-            audio_index.entries, tagged, nearest))
+            audio_index.entries, tagged, nearest), sounds_like=like)
         scan = dataclasses.replace(scan, entries=list(audio_index.entries),
                                    skipped=sorted([*scan.skipped, *audio_index.skipped],
                                                   key=lambda s: str(s[0])))
@@ -250,7 +253,8 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
         text_index = build_index(scan, clip, template, use_cache, progress=count)
     if mode == "text":
         return BuiltIndex(scan, text_index, new[0])
-    return BuiltIndex(scan, fuse(text_index, audio_index, hybrid_weight, tagged, nearest),
+    fused = fuse(text_index, audio_index, hybrid_weight, tagged, nearest)
+    return BuiltIndex(scan, dataclasses.replace(fused, sounds_like=audio_index.sounds_like),
                       audio_index.embedded + new[0], audio_index.folder)
 
 

@@ -30,15 +30,26 @@ class LibraryIndex:
     # Which keys stand for each entry: "text", "audio" or "both" (hybrid);
     # None: all text.
     found_by: list[str] | None = None
+    # For an untagged entry, the file of the tagged sound it sounds most like,
+    # whose text and category it took (library/keys.py); None elsewhere.
+    sounds_like: list[str | None] | None = None
 
     def found_by_of(self, entry: SoundEntry) -> str:
         """The keys that stand for ``entry`` ("text" when unknown)."""
         if self.found_by is None:
             return "text"
-        if not hasattr(self, "_found"):
-            object.__setattr__(self, "_found", {e.key: f for e, f in
-                                                zip(self.entries, self.found_by)})
-        return self._found.get(entry.key, "text")
+        return self.found_by[self._row(entry)] if self._row(entry) is not None else "text"
+
+    def sounds_like_of(self, entry: SoundEntry) -> str | None:
+        """The tagged file ``entry`` borrowed its text and category from, if it did."""
+        if self.sounds_like is None or self._row(entry) is None:
+            return None
+        return self.sounds_like[self._row(entry)]
+
+    def _row(self, entry: SoundEntry) -> int | None:
+        if not hasattr(self, "_rows"):
+            object.__setattr__(self, "_rows", {e.key: i for i, e in enumerate(self.entries)})
+        return self._rows.get(entry.key)
 
     def of_kind(self, kind: str) -> np.ndarray:
         """Indices of the entries of one kind ("sfx" or "ambience")."""

@@ -248,6 +248,10 @@ def test_text_rank_leaves_untagged_sounds_out_and_hybrid_finds_them(split_librar
     assert h_index.entries[nearest].category != h_index.entries[projected].category
     assert h_index.entries[loose].category == h_index.entries[nearest].category != "UNCATEGORIZED"
     assert a_index.entries[loose].category == h_index.entries[loose].category
+    # Each index says which file it sounds like; tagged sounds borrow nothing.
+    for index in (h_index, a_index):
+        assert index.sounds_like_of(index.entries[loose]) == str(h_index.entries[nearest].path)
+        assert {index.sounds_like_of(index.entries[i]) for i in others} == {None}
 
 
 def test_score_with_audio_rank_places_split_events(split_library, tmp_path):
@@ -337,3 +341,33 @@ def test_untrained_projection_is_warned_about(split_library, caplog):
     with caplog.at_level(logging.WARNING, logger="autofoley"):
         Scorer("autofoley-tiny", device="cpu", audio_encoder=audio, options=ScoreOptions(rank="audio"))
     assert "untrained" not in caplog.text
+
+
+def test_events_say_which_tagged_sound_an_untagged_one_sounds_like(split_library, tmp_path):
+    import json
+    import shutil
+
+    import soundfile as sf
+
+    from autofoley.pipeline import ScoreOptions, Scorer
+    from autofoley.placement.sync import SyncParams
+
+    root, _ = split_library
+    lib = tmp_path / "lib"
+    shutil.copytree(root, lib, ignore=shutil.ignore_patterns(".autofoley*"))
+    sf.write(lib / "Audio 0012.wav", 0.3 * np.sin(np.arange(22050) / 5.0), 22050)
+    # Settings loose enough that the random tiny models place many sounds.
+    sync = SyncParams(threshold=0.0, stability=100.0, min_event=0.2, background=False,
+                      max_overlap=8, variety=True)
+    scorer = Scorer("autofoley-tiny", device="cpu", options=ScoreOptions(
+        rank="hybrid", audio_model="audio-tiny-cnn14", sync=sync, render=False, report=False))
+    result = scorer.score(_film(tmp_path / "film.mp4"), lib, tmp_path / "out")
+    _, index = scorer.library(lib)
+    [loose] = [e for e in index.entries if e.path.name == "Audio 0012.wav"]
+    events = json.loads(result.outputs["events"].read_text())["events"]
+    untagged = [e for e in events if e["file"].endswith("Audio 0012.wav")]
+    assert untagged, "the untagged sound was not placed"
+    assert {e["sounds_like"] for e in untagged} == {index.sounds_like_of(loose)}
+    like = Path(index.sounds_like_of(loose))
+    assert like.is_relative_to(lib) and like.name != "Audio 0012.wav"
+    assert all("sounds_like" not in e for e in events if e not in untagged)
