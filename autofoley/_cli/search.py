@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,12 +136,18 @@ def cmd_index(args) -> int:
     with progress(args) as reporter:
         clip, audio = _load_models(args, reporter, mode, audio_name, need_clip=mode != "audio")
         built = _build(args, reporter, mode, clip, audio)
+    index = built.index
+    # Sounds with no usable tags, found by their sound (audio and hybrid):
+    # the kind each was given, from the tagged sound it sounds most like.
+    untagged = [(e, like) for e, like in zip(index.entries, index.sounds_like or ()) if like]
     summary = {
         "library": str(Path(args.library).expanduser().resolve()),
         "rank": mode, "model": built.model,
         "index": str(built.folder) if built.folder else None,
-        "files": built.files, "segments": len(built.index.entries), "new": built.new,
+        "files": built.files, "segments": len(index.entries), "new": built.new,
         "skipped": [{"file": str(p), "reason": r} for p, r in built.skipped],
+        "untagged": [{"file": str(e.path), "offset": e.offset, "duration": e.duration,
+                      "category": e.category, "sounds_like": like} for e, like in untagged],
     }
     if args.json:
         print_json(summary)
@@ -148,6 +155,10 @@ def cmd_index(args) -> int:
     print(f"{summary['files']} files, {summary['segments']} segments ({summary['new']} newly "
           f"embedded), {len(built.skipped)} skipped" +
           (f"; index: {summary['index']}" if summary["index"] else ""))
+    if untagged:
+        kinds = Counter(e.category for e, _ in untagged)
+        print(f"  {len(untagged)} segments without usable tags, found by their sound, as: " +
+              ", ".join(f"{n} {c}" for c, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))))
     for path, why in built.skipped:
         print(f"  skipped {path}: {why}")
     return 0

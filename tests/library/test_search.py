@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import types
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from test_index_store import FakeAudioEncoder
 
 import autofoley
@@ -128,6 +130,25 @@ def test_video_query_finds_what_is_on_screen(run, at, category):
     assert _search(run, "--video", FILM, "--at", at, "--kind", "sfx", "-k", "3")[0]["category"] == category
 
 
+def test_index_command_lists_untagged_sounds_and_what_they_sound_like(run, tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(DEMO / "library", lib)
+    dog = next(lib.rglob("ANMLDog_*.wav"))
+    # The dog's sound under a name that says nothing, without its embedded description.
+    data, sr = sf.read(str(dog))
+    sf.write(str(lib / "Audio 0012.wav"), data, sr)
+    args = ("index", lib, "--clip-model", "autofoley-tiny", "--quiet", "--rank", "hybrid",
+            "--audio-model", "audio-tiny-cnn14", "--no-split")
+    code, out = run(*args, "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["files"] == 50
+    [loose] = summary["untagged"]
+    assert loose["file"] == str(lib / "Audio 0012.wav")
+    assert loose["sounds_like"] == str(dog) and loose["category"] == "ANIMALS"
+    code, out = run(*args)
+    assert code == 0 and "1 segments without usable tags, found by their sound, as: 1 ANIMALS" in out
+
+
 def test_index_command_and_bad_queries(run, tmp_path):
     code, out = run("index", DEMO / "library", "--clip-model", "autofoley-demo", "--quiet",
                     "--rank", "text", "--json")
@@ -145,7 +166,7 @@ def test_index_command_and_bad_queries(run, tmp_path):
     assert code == 0 and summary["files"] == 49 and summary["segments"] > 49
     assert summary["new"] == summary["segments"]
     code, out = run(*audio)
-    assert json.loads(out)["new"] == 0
+    assert json.loads(out)["new"] == 0 and json.loads(out)["untagged"] == []
     code, _ = run("search", "--library", DEMO / "library", "--clip-model", "autofoley-demo",
                   "--quiet", "--video", FILM)
     assert code == 2  # --video without --at: a usage error
