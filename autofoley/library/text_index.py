@@ -36,15 +36,13 @@ class LibraryIndex:
 
     def found_by_of(self, entry: SoundEntry) -> str:
         """The keys that stand for ``entry`` ("text" when unknown)."""
-        if self.found_by is None:
-            return "text"
-        return self.found_by[self._row(entry)] if self._row(entry) is not None else "text"
+        row = self._row(entry)
+        return "text" if self.found_by is None or row is None else self.found_by[row]
 
     def sounds_like_of(self, entry: SoundEntry) -> str | None:
         """The tagged file ``entry`` borrowed its text and category from, if it did."""
-        if self.sounds_like is None or self._row(entry) is None:
-            return None
-        return self.sounds_like[self._row(entry)]
+        row = self._row(entry)
+        return None if self.sounds_like is None or row is None else self.sounds_like[row]
 
     def _row(self, entry: SoundEntry) -> int | None:
         if not hasattr(self, "_rows"):
