@@ -33,6 +33,9 @@ class LibraryIndex:
     # For an untagged entry, the file of the tagged sound it sounds most like,
     # whose text and category it took (library/keys.py); None elsewhere.
     sounds_like: list[str | None] | None = None
+    # Keys of built-in place sentences that compete with the SFX in place of
+    # ambiences when the library holds none (library/places.py); else None.
+    places: np.ndarray | None = None
 
     def found_by_of(self, entry: SoundEntry) -> str:
         """The keys that stand for ``entry`` ("text" when unknown)."""

@@ -106,18 +106,20 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     With ``params.background``, the scene's best ambiences join the softmax
     as competitors that never become events: on a frame that shows only a
     place, the place's ambience takes the probability mass and no SFX crosses
-    the threshold, whatever the model's similarity scale.
+    the threshold, whatever the model's similarity scale. A library with no
+    ambience has built-in place sentences for that (``index.places``).
     """
     keys = index.vectors[cand]
-    use_bg = (params.background or params.score_mode == "vs_background") and len(amb_idx)
-    bg = amb_idx[scene_shortlist(frames, index.vectors[amb_idx], params.shortlist_k, window)] \
-        if use_bg else amb_idx[:0]
+    background = index.vectors[amb_idx] if len(amb_idx) or index.places is None \
+        else index.places
+    use_bg = (params.background or params.score_mode == "vs_background") and len(background)
+    bg = background[scene_shortlist(frames, background, params.shortlist_k, window)] \
+        if use_bg else background[:0]
     temperature = params.temperature or CLIP_TEMPERATURE
     if params.score_mode == "vs_background" and len(bg):
-        series = versus_background(frames, keys, index.vectors[bg], temperature)
+        series = versus_background(frames, keys, bg, temperature)
     elif params.score_mode in ("softmax", "vs_background"):
-        series = softmax_series(frames, np.concatenate([keys, index.vectors[bg]]),
-                                temperature)[:, :len(cand)]
+        series = softmax_series(frames, np.concatenate([keys, bg]), temperature)[:, :len(cand)]
     else:
         raise ValueError(f"unknown score_mode {params.score_mode!r}")
     if params.min_similarity > -1.0:

@@ -371,3 +371,31 @@ def test_events_say_which_tagged_sound_an_untagged_one_sounds_like(split_library
     like = Path(index.sounds_like_of(loose))
     assert like.is_relative_to(lib) and like.name != "Audio 0012.wav"
     assert all("sounds_like" not in e for e in events if e not in untagged)
+
+
+def test_a_library_without_ambience_gets_the_built_in_places(split_library, tmp_path):
+    import shutil
+
+    from autofoley.library.places import PLACES, place_sentences
+    from autofoley.library.scan import DEFAULT_TEMPLATE, scan_library
+    from autofoley.pipeline import ScoreOptions, Scorer
+
+    root, _ = split_library
+    lib = tmp_path / "lib"
+    shutil.copytree(root, lib, ignore=shutil.ignore_patterns(".autofoley*"))
+    beds = [e.path for e in scan_library(lib, use_cache=False).entries if e.kind == "ambience"]
+    assert beds
+    text = Scorer("autofoley-tiny", device="cpu", options=ScoreOptions(rank="text"))
+    assert text.library(lib)[1].places is None  # its own ambiences compete
+    for bed in beds:
+        bed.unlink()
+    for rank, audio in (("text", None), ("hybrid", "audio-tiny-cnn14")):
+        scorer = Scorer("autofoley-tiny", device="cpu", encoder=text.encoder,
+                        options=ScoreOptions(rank=rank, audio_model=audio))
+        _, index = scorer.library(lib)
+        assert not len(index.of_kind("ambience"))
+        assert index.places.shape == (len(PLACES), text.encoder.embed_dim)
+        expected = text.encoder.encode_texts(place_sentences(DEFAULT_TEMPLATE))
+        assert np.allclose(index.places, expected, atol=1e-5)
+    assert place_sentences("a photo of {}.")[:2] == ["a photo of an airport terminal.",
+                                                     "a photo of an alley."]

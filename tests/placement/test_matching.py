@@ -51,3 +51,33 @@ def test_pick_counts_what_the_film_used_before():
     assert pick(means, keys, params, Counter({"a": 1})) == 1
     assert pick(means, keys, params, Counter({"a": 2, "b": 2})) == 0  # a tie: the stronger
     assert pick(means, keys, params.replace(variety=False), Counter({"a": 5})) == 0
+
+
+def test_built_in_places_stand_for_no_sfx_when_the_library_has_no_ambience():
+    """A library of SFX alone: frames that show only a place go to the place
+    sentences, not to the nearest SFX; a frame with a thing still gets it."""
+    from fractions import Fraction
+
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.placement.matching import match_film
+    from autofoley.records import Scene
+
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(16, 16)))[0]
+    dog, bell, place = basis[0], basis[1], basis[2]
+    sounds = [_bark("bark A"), _bark("bell", "BELLS")]
+    index = LibraryIndex(sounds, ["dog", "bell"], np.stack([dog, bell]).astype(np.float32))
+    # 3 s of an empty place (mostly place, a little of both sounds), then 3 s of a dog.
+    empty = 0.9 * place + 0.25 * dog + 0.2 * bell
+    frames = np.stack([empty] * 30 + [0.6 * place + 0.8 * dog] * 30)
+    frames = (frames / np.linalg.norm(frames, axis=1, keepdims=True)).astype(np.float32)
+    params = SyncParams(temperature=0.05)
+
+    def placed(idx):
+        m = match_film(frames, 0.1, [Scene(0, 0.0, 6.0)], idx, params, Fraction(25))
+        return [(p.sound.description, round(p.start, 1)) for p in m.placements if p.role == "sfx"]
+
+    assert placed(index)[0] == ("bark A", 0.0)  # no competitor: the empty place barks
+    with_places = LibraryIndex(sounds, index.sentences, index.vectors,
+                               places=np.stack([place, basis[3]]).astype(np.float32))
+    assert placed(with_places) == [("bark A", 3.0)]
