@@ -130,6 +130,15 @@ class Scorer:
             index = built.index
             if not len(index.of_kind("sfx")) and not len(index.of_kind("ambience")):
                 raise LibraryError("no usable sounds", root, "point --library at a folder of SFX")
+            if not len(index.of_kind("ambience")):
+                # Nothing in the library stands for "no SFX here": built-in
+                # place sentences do, in matching (library/places.py).
+                from autofoley.library.places import place_keys
+
+                log.info("the library holds no ambience: built-in place sentences stand for "
+                         "\"no SFX here\" in placement")
+                index = replace(index, places=place_keys(self.encoder, opts.text_template,
+                                                         opts.use_cache))
             self._libraries[key] = (scan, index)
         return self._libraries[key]
 

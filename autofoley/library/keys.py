@@ -229,9 +229,7 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
                                                   key=lambda s: str(s[0])))
         if mode == "audio":
             audio_index = dataclasses.replace(audio_index,
-                                              found_by=["audio"] * len(audio_index.entries),
-                                              places=_places(audio_index, clip, template,
-                                                             use_cache))
+                                              found_by=["audio"] * len(audio_index.entries))
             return BuiltIndex(scan, audio_index, audio_index.embedded, audio_index.folder)
     new = [0]
 
@@ -253,25 +251,11 @@ def build_library_index(scan: "LibraryScan", mode: str, clip, audio=None, *,
                            key=lambda s: str(s[0])))
     with reporter.stage("embed library") as update:
         text_index = build_index(scan, clip, template, use_cache, progress=count)
-    places = _places(text_index, clip, template, use_cache)
     if mode == "text":
-        return BuiltIndex(scan, dataclasses.replace(text_index, places=places), new[0])
+        return BuiltIndex(scan, text_index, new[0])
     fused = fuse(text_index, audio_index, hybrid_weight, tagged, nearest)
-    return BuiltIndex(scan, dataclasses.replace(fused, sounds_like=audio_index.sounds_like,
-                                                places=places),
+    return BuiltIndex(scan, dataclasses.replace(fused, sounds_like=audio_index.sounds_like),
                       audio_index.embedded + new[0], audio_index.folder)
-
-
-def _places(index: "LibraryIndex", clip, template: str, use_cache: bool) -> np.ndarray | None:
-    """The built-in place keys, when the library holds no ambience to stand
-    for "no SFX here" (library/places.py) and a CLIP model is at hand."""
-    if clip is None or len(index.of_kind("ambience")):
-        return None
-    from autofoley.library.places import place_keys
-
-    log.info("the library holds no ambience: built-in place sentences stand for "
-             "\"no SFX here\" in placement")
-    return place_keys(clip, template, use_cache)
 
 
 def index_library(root: "Path", csv_path: "Path | str | None", mode: str, clip, audio=None, *,

@@ -253,9 +253,7 @@ class AudioEncoder:
             return (np.zeros((0, self.embed_dim), np.float32),
                     np.zeros((0, self.model.backbone.out_dim), np.float32))
         pooled = self._pool(self._windows(waveforms), len(waveforms), batch_size)
-        with self._autocast():
-            out = self.model.project(pooled)
-        return _normalise(out), _normalise(pooled.float() - self.model.centre)
+        return self._project(pooled), _normalise(pooled.float() - self.model.centre)
 
     def _windows(self, waveforms: list[np.ndarray]) -> list[tuple[int, np.ndarray]]:
         windows: list[tuple[int, np.ndarray]] = []
@@ -307,10 +305,11 @@ class AudioEncoder:
     def _embed(self, windows: list[tuple[int, np.ndarray]], count: int, batch_size: int) -> np.ndarray:
         if count == 0:
             return np.zeros((0, self.embed_dim), np.float32)
-        pooled = self._pool(windows, count, batch_size)
+        return self._project(self._pool(windows, count, batch_size))
+
+    def _project(self, pooled: torch.Tensor) -> np.ndarray:
         with self._autocast():
-            out = self.model.project(pooled)
-        return _normalise(out)
+            return _normalise(self.model.project(pooled))
 
     @torch.inference_mode()
     def _pool(self, windows: list[tuple[int, np.ndarray]], count: int,
