@@ -6,7 +6,10 @@ What it measures
 For each world (``demo``: ``examples/demo`` with ``--clip-model
 autofoley-demo``; ``lab``: ``examples/lab`` with its own model,
 ``examples/lab/model/autofoley-lab.json`` + ``.safetensors``, frames
-letterboxed with ``--frame-fit pad`` as it was trained) and each of its films,
+letterboxed with ``--frame-fit pad`` as it was trained; ``reels``: the demo
+world's three tuning reels, ``make_demo.py --reels``, written under
+``bench/out/reels`` on first use and scored with the demo library and model)
+and each of its films,
 it runs
 
     autofoley score FILM --library WORLD/library --rank RANK <model flags> --out OUT ...
@@ -76,9 +79,20 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass(frozen=True)
 class World:
     name: str
-    root: Path
+    root: Path  # films/ and truth/ (and library/ unless ``library`` says where)
     model: str  # a label for the table
     model_args: tuple[str, ...]
+    library: Path | None = None  # the library and its truth/library.json, when not under root
+    # A command that writes films/ and truth/ under root when they are missing.
+    make: tuple[str, ...] = ()
+
+    @property
+    def library_dir(self) -> Path:
+        return (self.library or self.root) / "library"
+
+    @property
+    def library_truth(self) -> Path:
+        return (self.library or self.root) / "truth" / "library.json"
 
 
 WORLDS = {
@@ -87,6 +101,12 @@ WORLDS = {
                  ("--clip-model", str(ROOT / "examples/lab/model/autofoley-lab.json"),
                   "--clip-pretrained", str(ROOT / "examples/lab/model/autofoley-lab.safetensors"),
                   "--frame-fit", "pad")),
+    # The demo world's tuning reels (more tuning films: examples/demo_world/films.py),
+    # written on first use; scored with the demo library.
+    "reels": World("reels", ROOT / "bench" / "out" / "reels", "autofoley-demo",
+                   ("--clip-model", "autofoley-demo"), library=ROOT / "examples" / "demo",
+                   make=(sys.executable, str(ROOT / "examples" / "make_demo.py"), "--reels",
+                         str(ROOT / "bench" / "out" / "reels"))),
 }
 
 METRIC_KEYS = ("cut_f1", "sfx_precision", "sfx_recall", "sfx_f1", "median_onset_error", "ambience_accuracy")
@@ -141,8 +161,8 @@ def run_film(cli: list[str], world: World, film: Path, out: Path, rank: str, ext
              full: bool, timeout: float, use_json: bool, env: dict,
              library: Path | None = None, library_truth: Path | None = None) -> Row:
     row = Row(film.stem)
-    library = library or world.root / "library"
-    library_truth = library_truth or world.root / "truth" / "library.json"
+    library = library or world.library_dir
+    library_truth = library_truth or world.library_truth
     truth = world.root / "truth" / f"{film.stem}.json"
     try:
         row.held_out = bool(json.loads(truth.read_text(encoding="utf-8")).get("held_out", True))
@@ -279,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         argv, passthrough = argv[:cut], argv[cut + 1:]
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="Unknown flags (and everything after --) are passed to 'autofoley score'.")
-    p.add_argument("--worlds", default="demo,lab", help="comma-separated: demo, lab (default: %(default)s)")
+    p.add_argument("--worlds", default="demo,lab",
+                   help="comma-separated: demo, lab, reels (the demo world's tuning reels, written "
+                        "on first use) (default: %(default)s)")
     p.add_argument("--rank", choices=("text", "audio", "hybrid"), default="text",
                    help="how score ranks the library (default: %(default)s)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "placement",
@@ -314,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in names:
             world = WORLDS[name]
+            if world.make and not any((world.root / "films").glob("*.mp4")):
+                log(f"{name}: writing its films: {' '.join(world.make[1:])}")
+                subprocess.run(world.make, check=True, timeout=600, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL)
             films = sorted((world.root / "films").glob("*.mp4"))
             if args.films:
                 films = [f for f in films if f.stem in args.films]
@@ -332,8 +358,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
             tables.append(table(world, args.rank, rows))
             results[name] = {"model": world.model, "rank": args.rank, "model_args": list(world.model_args),
-                             "library": str(args.library or world.root / "library"),
-                             "library_truth": str(args.library_truth or world.root / "truth" / "library.json"),
+                             "library": str(args.library or world.library_dir),
+                             "library_truth": str(args.library_truth or world.library_truth),
                              "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds,
                                                 "error": r.error, "held_out": r.held_out,
                                                 "duration": r.duration, "timings": r.timings}

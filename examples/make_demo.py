@@ -2,6 +2,7 @@
 """Write the demo world to disk: an SFX library, films and their ground truth.
 
     python examples/make_demo.py [--out examples/demo] [--seed 0]
+    python examples/make_demo.py --reels bench/out/reels   # the tuning reels only
 
 Layout of ``--out``:
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the sounds and of the films' look; the films' scripts stay the same "
                              "(default: 0)")
+    parser.add_argument("--reels", type=Path, metavar="DIR",
+                        help="write only the tuning reels (films.tuning_reel, more tuning films than "
+                             "the five) into DIR/films and DIR/truth, and nothing else")
     parser.add_argument("--films", nargs="*", metavar="NAME",
                         help=f"only these films (default: all: {', '.join(films.FILM_BY_NAME)})")
     args = parser.parse_args(argv)
@@ -43,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: ffmpeg was not found on PATH (install it, e.g. 'apt-get install ffmpeg')",
               file=sys.stderr)
         return 1
+    if args.reels:
+        return write_reels(args.reels)
     chosen = films.FILMS if not args.films else [films.FILM_BY_NAME[n] for n in args.films]
 
     out: Path = args.out
@@ -68,6 +74,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{film.stat().st_size / 1e3:.0f} kB [{time.perf_counter() - t0:.1f} s]")
 
     print(f"wrote {out} ({_size(out) / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def write_reels(out: Path) -> int:
+    """The tuning reels, films and truth; the demo library is the one they are scored with."""
+    for seed in films.REEL_SEEDS:
+        t0 = time.perf_counter()
+        spec = films.tuning_reel(seed)
+        film, _ = films.make_film(spec, out / "films", out / "truth")
+        print(f"reel {spec.name}: {spec.note}, {film.stat().st_size / 1e3:.0f} kB "
+              f"[{time.perf_counter() - t0:.1f} s]")
     return 0
 
 

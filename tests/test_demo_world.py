@@ -1,5 +1,6 @@
 """The demo world (examples/demo_world): pictures, captions, sounds, library and films."""
 
+import dataclasses
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -277,3 +278,30 @@ def test_film_catalogue_covers_the_cases():
     overlapping = [t for t in truths if any(a["start"] < b["end"] and b["start"] < a["end"]
                                             for a in t["events"] for b in t["events"] if a is not b)]
     assert len(overlapping) >= 3  # two objects on screen at once
+
+
+def test_tuning_reels_are_seeded_tuning_films_with_things_side_by_side():
+    # The reels are written by a script: the same seed, the same film; another seed, another film.
+    assert films.tuning_reel(7) == films.tuning_reel(7)
+    assert films.tuning_reel(7) != films.tuning_reel(8)
+    for seed in films.REEL_SEEDS:
+        spec = films.tuning_reel(seed)
+        truth = films.film_truth(spec)
+        assert not truth["held_out"]  # for choosing on, never for reporting as held out
+        assert 170 <= truth["duration"] <= 200
+        events = truth["events"]
+        sounding = [e for e in events if e["sound_class"]]
+        assert len(sounding) >= 18 and any(e["sound_class"] is None for e in events)
+        for e in events:  # clear of the shot's edges: one event per thing
+            scene = truth["scenes"][e["scene"]]
+            assert scene["start"] < e["start"] < e["end"] < scene["end"]
+        pairs = {(a["scene"], b["scene"]) for a in events for b in events
+                 if a is not b and a["start"] < b["end"] and b["start"] < a["end"]}
+        assert len(pairs) >= 4  # several shots with two things at once
+
+
+def test_a_short_tuning_reel_renders_and_probes(tmp_path):
+    spec = dataclasses.replace(films.tuning_reel(7, minutes=0.1), size=(160, 90))
+    film, truth_path = films.make_film(spec, tmp_path / "films", tmp_path / "truth")
+    assert truth_path.name == f"{spec.name}.json"
+    assert abs(probe(film).duration - films.film_truth(spec)["duration"]) < 0.05
