@@ -22,7 +22,7 @@ from autofoley.placement.rank import (
     topk,
     versus_background,
 )
-from autofoley.placement.regions import Regions, pan_keyframes
+from autofoley.placement.regions import Regions, pan_keyframes, picture_onsets
 from autofoley.placement.sync import Event, SyncParams, detect_events
 from autofoley.records import Placement, Scene
 
@@ -79,6 +79,11 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             series = np.max(per_view, axis=0)
             sounds = [index.entries[i] for i in cand]
             events = grouped_events(series, sounds, params, step, used)
+            if regions is not None:
+                keys = _group_keys(sounds, params)
+                events = picture_onsets(events, frames, frame_saw(events, per_view[0], keys, params),
+                                        regions.segments_per_sample // 2,
+                                        [keys[e.candidate] for e in events])
             pans = None
             if regions is not None and pan:
                 by_region = np.stack(per_view[1:], axis=2)  # (T, C, REGIONS)
@@ -127,6 +132,21 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     return series
 
 
+def frame_saw(events: list[Event], frame_series: np.ndarray, keys: list[str],
+              params: SyncParams) -> np.ndarray:
+    """Whether the whole frame alone already gave each event's group (``keys``:
+    each column's) the release level at the event's first segment: then its
+    start is on the 0.1 s grid already, and ``picture_onsets`` leaves it."""
+    return np.array([frame_series[e.first, [i for i, k in enumerate(keys) if k == keys[e.candidate]]].sum()
+                     >= params.release * params.threshold for e in events], bool)
+
+
+def _group_keys(sounds: list, params: SyncParams) -> list[str]:
+    if params.group_by == "none":
+        return [f"#{i}" for i in range(len(sounds))]
+    return [getattr(s, params.group_by, "") or f"#{i}" for i, s in enumerate(sounds)]
+
+
 def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: float,
                    used: Counter | None = None) -> list[Event]:
     """Events found on per-group series (the sum of a group's columns), each
@@ -140,7 +160,7 @@ def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: f
     """
     if params.group_by == "none":
         return detect_events(series, params, step)
-    keys = [getattr(s, params.group_by, "") or f"#{i}" for i, s in enumerate(sounds)]
+    keys = _group_keys(sounds, params)
     groups = sorted(set(keys))
     members = [[i for i, k in enumerate(keys) if k == g] for g in groups]
     grouped = np.stack([series[:, m].sum(axis=1) for m in members], axis=1)

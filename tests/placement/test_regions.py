@@ -90,3 +90,63 @@ def test_match_film_pans_a_thing_crossing_the_frame(pan_on):
         assert pans[0] < -0.2 and pans[-1] > 0.2
     else:
         assert dogs[0].pan == ()
+
+
+def _switch(t: int, at: int, dim: int = 8) -> np.ndarray:
+    """(t, dim) unit frames: one picture, then another from segment ``at``."""
+    frames = np.zeros((t, dim), np.float32)
+    frames[:at, 0], frames[at:, 1] = 1.0, 1.0
+    return frames
+
+
+def test_an_event_only_regions_saw_starts_where_the_picture_changes():
+    from autofoley.placement.regions import picture_onsets
+    from autofoley.placement.sync import Event
+
+    frames = _switch(30, 13)  # something enters at 1.3 s
+    event = Event(0, 10, 25, 0.9)  # the region sample for 1-2 s saw it: the event starts at 1.0 s
+    moved = picture_onsets([event], frames, np.array([False]), 5, ["dog"])
+    assert [(e.first, e.stop) for e in moved] == [(13, 25)]
+    # The whole frame saw it begin: its start is on the grid already.
+    assert picture_onsets([event], frames, np.array([True]), 5, ["dog"]) == [event]
+    # Nothing changes within half a region sample: the start stays.
+    far = picture_onsets([event], _switch(30, 17), np.array([False]), 5, ["dog"])
+    assert far[0].first == 10
+    # Never into the group's earlier event, which ended at segment 12.
+    frames = _switch(30, 11)
+    frames[13:, 2] = 0.5  # a smaller change at 1.3 s
+    frames /= np.linalg.norm(frames, axis=1, keepdims=True)
+    earlier = Event(1, 2, 12, 0.9)
+    out = picture_onsets([earlier, event], frames, np.array([True, False]), 5, ["dog", "dog"])
+    assert out[1].first == 13
+    out = picture_onsets([earlier, event], frames, np.array([True, False]), 5, ["dog", "bell"])
+    assert out[1].first == 11  # another group's event does not hold it back
+
+
+def test_match_film_starts_a_thing_beside_another_where_it_enters():
+    """End to end: a dog that only the right square sees, sampled once a
+    second, enters at 1.3 s; its sound starts there, not at the sample's 1.0 s."""
+    from pathlib import Path
+
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.placement.matching import match_film
+    from autofoley.placement.sync import SyncParams
+    from autofoley.records import Scene, SoundEntry
+
+    rng = np.random.default_rng(1)
+    vecs = np.linalg.qr(rng.normal(size=(16, 5)))[0].T.astype(np.float32)
+    entries = [SoundEntry(Path("/lib/dog.wav"), "dog", "ANIMALS", "sfx", 9.0, 48000, 1),
+               SoundEntry(Path("/lib/park.wav"), "park", "AMBIENCE", "ambience", 9.0, 48000, 1)]
+    index = LibraryIndex(entries, ["dog", "park"], vecs[[0, 2]])
+    t = 60
+    frames = np.repeat(vecs[2:3], t, axis=0)
+    frames[13:45] += 0.3 * vecs[0]  # the dog is small in the whole frame: it never wins there
+    frames /= np.linalg.norm(frames, axis=1, keepdims=True)
+    samples = np.repeat(vecs[2][None, None], 6, axis=0).repeat(REGIONS, axis=1)  # one a second
+    samples[1:5, -1] = vecs[0] + 0.3 * vecs[2]  # the right square sees the dog in samples 1-4
+    samples /= np.linalg.norm(samples, axis=2, keepdims=True)
+    regions = Regions(samples, on_grid(6, 1.0, t, 0.1), region_centres(1920, 1080))
+    m = match_film(frames, 0.1, [Scene(0, 0.0, 6.0)], index, SyncParams(temperature=0.1),
+                   Fraction(25), ambience=False, regions=regions)
+    dogs = [p for p in m.placements if p.sound.description == "dog"]
+    assert len(dogs) == 1 and abs(dogs[0].start - 1.3) < 0.05
