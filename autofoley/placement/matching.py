@@ -22,7 +22,7 @@ from autofoley.placement.rank import (
     topk,
     versus_background,
 )
-from autofoley.placement.regions import Regions, pan_keyframes, picture_onsets
+from autofoley.placement.regions import Regions, pan_keyframes, picture_edges
 from autofoley.placement.sync import Event, SyncParams, detect_events
 from autofoley.records import Placement, Scene
 
@@ -81,9 +81,9 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             events = grouped_events(series, sounds, params, step, used)
             if regions is not None:
                 keys = _group_keys(sounds, params)
-                events = picture_onsets(events, frames, frame_saw(events, per_view[0], keys, params),
-                                        regions.segments_per_sample // 2,
-                                        [keys[e.candidate] for e in events])
+                events = picture_edges(events, frames, frame_saw(events, per_view[0], keys, params),
+                                       regions.segments_per_sample // 2,
+                                       [keys[e.candidate] for e in events])
             pans = None
             if regions is not None and pan:
                 by_region = np.stack(per_view[1:], axis=2)  # (T, C, REGIONS)
@@ -134,11 +134,16 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
 
 def frame_saw(events: list[Event], frame_series: np.ndarray, keys: list[str],
               params: SyncParams) -> np.ndarray:
-    """Whether the whole frame alone already gave each event's group (``keys``:
-    each column's) the release level at the event's first segment: then its
-    start is on the 0.1 s grid already, and ``picture_onsets`` leaves it."""
-    return np.array([frame_series[e.first, [i for i, k in enumerate(keys) if k == keys[e.candidate]]].sum()
-                     >= params.release * params.threshold for e in events], bool)
+    """(events, 2): whether the whole frame alone gave each event's group
+    (``keys``: each column's) the release level on the event's first and on
+    its last segment; an edge it saw is on the 0.1 s grid already, and
+    ``picture_edges`` leaves it."""
+    level = params.release * params.threshold
+    out = np.zeros((len(events), 2), bool)
+    for n, e in enumerate(events):
+        group = frame_series[:, [i for i, k in enumerate(keys) if k == keys[e.candidate]]].sum(axis=1)
+        out[n] = group[e.first] >= level, group[e.stop - 1] >= level
+    return out
 
 
 def _group_keys(sounds: list, params: SyncParams) -> list[str]:

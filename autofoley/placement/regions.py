@@ -10,12 +10,12 @@ best of the frame and its regions. Where its evidence sits across the regions
 is where the thing is: that gives the sound its pan.
 
 A region sample stands for its whole ``region_step``, so an event only the
-regions see starts up to half a step from where the thing appears (a
-median 0.12 s off, up to 0.48 s, on the demo world's tuning reels, whose things
-appear at any time). Its start is moved to where the whole frame's picture
-changes most within that half step (``picture_onsets``): the frame is on the
-0.1 s grid and changes when something enters it, even where it does not
-recognise what entered.
+regions see starts and ends up to half a step from where the thing enters
+and leaves (a median 0.12 s off at the start, up to 0.48 s, on the demo
+world's tuning reels, whose things come and go at any time). Those edges are
+moved to where the whole frame's picture changes most within that half step
+(``picture_edges``): the frame is on the 0.1 s grid and changes when
+something enters or leaves it, even where it does not recognise what.
 """
 
 from __future__ import annotations
@@ -76,35 +76,49 @@ def on_grid(n_samples: int, region_step: float, n_segments: int, step: float) ->
     return np.clip((centres / region_step).astype(np.int64), 0, max(0, n_samples - 1))
 
 
-def picture_onsets(events: list[Event], frames: np.ndarray, seen: np.ndarray,
-                   window: int, groups: list[str]) -> list[Event]:
-    """Events with their start moved to the whole frame's largest picture
-    change (cosine distance of consecutive frame embeddings) within
-    ``window`` segments of it, for the events the whole frame did not see
-    begin (``seen[i]`` False: their start came from a region sample).
+def picture_edges(events: list[Event], frames: np.ndarray, seen: np.ndarray,
+                  window: int, groups: list[str]) -> list[Event]:
+    """Events whose start or end the whole frame did not see, with that edge
+    moved to the frame's largest picture change (cosine distance of
+    consecutive frame embeddings) within ``window`` segments of it.
 
-    ``frames`` are one scene's frame embeddings, so a cut is never a change
-    found here; an event at the scene's first segment is moved too (the
-    region sample it came from stands for a second that may begin before
-    the thing is there). An event is never moved into an earlier event of
-    its group (``groups[i]``: event ``i``'s), nor to its own last segment.
+    ``seen[i]`` is (first, last): whether the whole frame alone gave event
+    ``i``'s group its release level on its first and on its last segment;
+    an edge it saw is on the 0.1 s grid already and stays. ``frames`` are one
+    scene's frame embeddings, so a cut is never a change found here; an
+    event at the scene's first segment is moved too (the region sample it
+    came from stands for a second that may begin before the thing is there).
+    An event never grows into another event of its group (``groups[i]``:
+    event ``i``'s) and keeps at least one segment.
     """
-    if window < 1 or len(frames) < 2:
+    n = len(frames)
+    if window < 1 or n < 2:
         return events
     change = np.r_[0.0, 1.0 - np.einsum("td,td->t", frames[1:], frames[:-1])]
-    out: list[Event] = []
+
+    def largest(lo: int, hi: int, keep: int) -> int:
+        """The segment in [lo, hi) where the picture changes most, else ``keep``."""
+        if hi <= lo:
+            return keep
+        best = lo + int(np.argmax(change[lo:hi]))
+        return best if change[best] > 0.0 else keep
+
+    firsts: list[int] = []
     last_stop: dict[str, int] = {}
-    for e, saw, group in zip(events, seen, groups):
-        first = e.first
-        if not saw:
-            lo = max(1, first - window, last_stop.get(group, 0))
-            hi = min(len(frames), first + window + 1, e.stop - 1)
-            if hi > lo:
-                best = lo + int(np.argmax(change[lo:hi]))
-                if change[best] > 0.0:
-                    first = best
-        out.append(Event(e.candidate, first, e.stop, e.score))
+    for e, (saw_first, _), group in zip(events, seen, groups):
+        first = e.first if saw_first else largest(
+            max(1, e.first - window, last_stop.get(group, 0)), min(n, e.first + window + 1, e.stop - 1),
+            e.first)
+        firsts.append(first)
         last_stop[group] = e.stop
+    out: list[Event] = []
+    for i, (e, (_, saw_last), group) in enumerate(zip(events, seen, groups)):
+        stop = e.stop
+        if not saw_last and stop < n:
+            later = [firsts[j] for j in range(i + 1, len(events)) if groups[j] == group]
+            # A change at segment s: the picture is new from s on, so the event stops there.
+            stop = largest(max(firsts[i] + 1, stop - window), min(n, stop + window + 1, *later[:1]), stop)
+        out.append(Event(e.candidate, firsts[i], stop, e.score))
     return out
 
 

@@ -99,33 +99,46 @@ def _switch(t: int, at: int, dim: int = 8) -> np.ndarray:
     return frames
 
 
-def test_an_event_only_regions_saw_starts_where_the_picture_changes():
-    from autofoley.placement.regions import picture_onsets
+def test_edges_only_regions_saw_move_to_where_the_picture_changes():
+    from autofoley.placement.regions import picture_edges
     from autofoley.placement.sync import Event
+
+    def seen(*pairs):
+        return np.array(pairs, bool).reshape(-1, 2)
 
     frames = _switch(30, 13)  # something enters at 1.3 s
     event = Event(0, 10, 25, 0.9)  # the region sample for 1-2 s saw it: the event starts at 1.0 s
-    moved = picture_onsets([event], frames, np.array([False]), 5, ["dog"])
+    moved = picture_edges([event], frames, seen(False, True), 5, ["dog"])
     assert [(e.first, e.stop) for e in moved] == [(13, 25)]
     # The whole frame saw it begin: its start is on the grid already.
-    assert picture_onsets([event], frames, np.array([True]), 5, ["dog"]) == [event]
+    assert picture_edges([event], frames, seen(True, True), 5, ["dog"]) == [event]
     # Nothing changes within half a region sample: the start stays.
-    far = picture_onsets([event], _switch(30, 17), np.array([False]), 5, ["dog"])
-    assert far[0].first == 10
-    # Never into the group's earlier event, which ended at segment 12.
+    assert picture_edges([event], _switch(30, 17), seen(False, True), 5, ["dog"])[0].first == 10
+    # It leaves at 2.2 s, where the event (regions, a sample a second) ended at 2.5 s.
+    leaves = picture_edges([event], _switch(30, 22), seen(True, False), 5, ["dog"])
+    assert [(e.first, e.stop) for e in leaves] == [(10, 22)]
+    # Never into an earlier event of its group, which ended at segment 12.
     frames = _switch(30, 11)
     frames[13:, 2] = 0.5  # a smaller change at 1.3 s
     frames /= np.linalg.norm(frames, axis=1, keepdims=True)
     earlier = Event(1, 2, 12, 0.9)
-    out = picture_onsets([earlier, event], frames, np.array([True, False]), 5, ["dog", "dog"])
+    out = picture_edges([earlier, event], frames, seen(True, True, False, True), 5, ["dog", "dog"])
     assert out[1].first == 13
-    out = picture_onsets([earlier, event], frames, np.array([True, False]), 5, ["dog", "bell"])
+    out = picture_edges([earlier, event], frames, seen(True, True, False, True), 5, ["dog", "bell"])
     assert out[1].first == 11  # another group's event does not hold it back
+    # Nor does an event's end grow into the next event of its group.
+    frames = _switch(30, 14)
+    first, second = Event(0, 2, 11, 0.9), Event(0, 12, 25, 0.9)
+    out = picture_edges([first, second], frames, seen(True, False, True, True), 5, ["dog", "dog"])
+    assert out[0].stop == 11
+    out = picture_edges([first, second], frames, seen(True, False, True, True), 5, ["dog", "bell"])
+    assert out[0].stop == 14
 
 
-def test_match_film_starts_a_thing_beside_another_where_it_enters():
+def test_match_film_places_a_thing_beside_another_where_it_enters_and_leaves():
     """End to end: a dog that only the right square sees, sampled once a
-    second, enters at 1.3 s; its sound starts there, not at the sample's 1.0 s."""
+    second, is there from 1.3 s to 4.5 s; its sound starts and ends there,
+    not at the samples' 1.0 s and 5.0 s."""
     from pathlib import Path
 
     from autofoley.library.text_index import LibraryIndex
@@ -150,3 +163,4 @@ def test_match_film_starts_a_thing_beside_another_where_it_enters():
                    Fraction(25), ambience=False, regions=regions)
     dogs = [p for p in m.placements if p.sound.description == "dog"]
     assert len(dogs) == 1 and abs(dogs[0].start - 1.3) < 0.05
+    assert abs(dogs[0].synced_end - 4.5) < 0.05
