@@ -11,8 +11,9 @@ is where the thing is: that gives the sound its pan.
 
 A region sample stands for its whole ``region_step``, so an event only the
 regions see starts and ends up to half a step from where the thing enters
-and leaves (a median 0.12 s off at the start, up to 0.48 s, on the demo
-world's tuning reels, whose things come and go at any time). Those edges are
+and leaves (at the start, a median 0.12 s off and a 90th percentile of
+0.44 s on the demo world's tuning reels, whose things come and go at any
+time). Those edges are
 moved to where the whole frame's picture changes most within that half step
 (``picture_edges``): the frame is on the 0.1 s grid and changes when
 something enters or leaves it, even where it does not recognise what.
