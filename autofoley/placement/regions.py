@@ -13,10 +13,10 @@ A region sample stands for its whole ``region_step``, so an event only the
 regions see starts and ends up to half a step from where the thing enters
 and leaves (at the start, a median 0.12 s off and a 90th percentile of
 0.44 s on the demo world's tuning reels, whose things come and go at any
-time). Those edges are
-moved to where the whole frame's picture changes most within that half step
-(``picture_edges``): the frame is on the 0.1 s grid and changes when
-something enters or leaves it, even where it does not recognise what.
+time). Those edges are moved to where the whole frame's picture changes
+most within that half step (``picture_edges``): the frame is on the 0.1 s
+grid and changes when something enters or leaves it, even where it does
+not recognise what.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ class Regions:
 
     @property
     def segments_per_sample(self) -> int:
-        """How many grid segments one region sample stands for."""
-        return int(np.bincount(self.rows).max()) if len(self.rows) else 1
+        """How many grid segments one region sample stands for (the median:
+        the film's last sample may stand for a shorter or longer tail)."""
+        return int(round(float(np.median(np.bincount(self.rows))))) if len(self.rows) else 1
 
     def view(self, seg: slice, region: int) -> np.ndarray:
         """(segments, D): region ``region`` of the segments ``seg``."""
