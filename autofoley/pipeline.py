@@ -139,6 +139,13 @@ class Scorer:
                          "\"no SFX here\" in placement")
                 index = replace(index, places=place_keys(self.encoder, opts.text_template,
                                                          opts.use_cache))
+            if opts.sync.things > 0:
+                # Everyday things the library has no sound of compete beside
+                # the background (library/things.py).
+                from autofoley.library.things import thing_keys
+
+                index = replace(index, things=thing_keys(self.encoder, opts.text_template, index,
+                                                         opts.use_cache))
             self._libraries[key] = (scan, index)
         return self._libraries[key]
 

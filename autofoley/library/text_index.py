@@ -36,6 +36,9 @@ class LibraryIndex:
     # Keys of built-in place sentences that compete with the SFX in place of
     # ambiences when the library holds none (library/places.py); else None.
     places: np.ndarray | None = None
+    # Keys of built-in everyday things the library has no sound of, which
+    # compete beside the background (library/things.py); None: none.
+    things: np.ndarray | None = None
 
     def found_by_of(self, entry: SoundEntry) -> str:
         """The keys that stand for ``entry`` ("text" when unknown)."""

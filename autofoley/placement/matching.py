@@ -112,7 +112,10 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     as competitors that never become events: on a frame that shows only a
     place, the place's ambience takes the probability mass and no SFX crosses
     the threshold, whatever the model's similarity scale. A library with no
-    ambience has built-in place sentences for that (``index.places``).
+    ambience has built-in place sentences for that (``index.places``); the
+    ``params.things`` built-in everyday things nearest the frames
+    (``index.things``) join them, so a thing no library sound is of takes its
+    own share instead of giving it to the nearest sound.
     """
     keys = index.vectors[cand]
     background = index.vectors[amb_idx] if len(amb_idx) or index.places is None \
@@ -120,6 +123,9 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     use_bg = (params.background or params.score_mode == "vs_background") and len(background)
     bg = background[scene_shortlist(frames, background, params.shortlist_k, window)] \
         if use_bg else background[:0]
+    if use_bg and params.things > 0 and index.things is not None and len(index.things):
+        bg = np.concatenate([bg, index.things[scene_shortlist(frames, index.things, params.things,
+                                                              window)]])
     temperature = params.temperature or CLIP_TEMPERATURE
     if params.score_mode == "vs_background" and len(bg):
         series = versus_background(frames, keys, bg, temperature)

@@ -45,6 +45,10 @@ class SyncParams:
     min_similarity: float = -1.0  # raw cosine floor for a segment to count (off by default)
     group_by: str = "category"  # "category": one event per library category at a time; "none"
     background: bool = True  # ambiences compete in the softmax as "no SFX here"
+    # Built-in everyday things (library/things.py) nearest each shortlist
+    # window that compete beside the background, so a thing no library
+    # sound is of does not take the nearest sound; 0: none.
+    things: int = 2
     # "softmax": Demarchi's softmax over all candidates (simultaneous objects
     # compete); "vs_background": each candidate against the background alone
     # (a two-way softmax with the scene's ambiences), so two objects on screen

@@ -1,6 +1,7 @@
 """Which sound of a group an event gets: the best one, or, for variety, the
 one used least so far in the film among those nearly as good."""
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -81,3 +82,53 @@ def test_built_in_places_stand_for_no_sfx_when_the_library_has_no_ambience():
     with_places = LibraryIndex(sounds, index.sentences, index.vectors,
                                places=np.stack([place, basis[3]]).astype(np.float32))
     assert placed(with_places) == [("bark A", 3.0)]
+
+
+def test_built_in_things_keep_a_sound_off_a_thing_the_library_has_none_of():
+    """A tree on screen, a library of a bottle's clink: the tree's frames went
+    to the bottle (its sentence the nearest); with the built-in things, "a
+    tree" takes them. A bottle on screen still gets its clink."""
+    from fractions import Fraction
+
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.placement.matching import match_film
+    from autofoley.records import Scene
+
+    rng = np.random.default_rng(2)
+    basis = np.linalg.qr(rng.normal(size=(16, 16)))[0]
+    bottle, place, tree = basis[0], basis[1], basis[2]
+    sounds = [_bark("bottle clink", "GLASS"), _bark("forest", "AMBIENCE")]
+    sounds[1] = dataclasses.replace(sounds[1], kind="ambience")
+    index = LibraryIndex(sounds, ["bottle clink", "forest"], np.stack([bottle, place]).astype(np.float32))
+    # 3 s of a tree (that looks a little like a bottle), then 3 s of a bottle.
+    frames = np.stack([0.3 * place + 0.8 * tree + 0.55 * bottle] * 30 + [0.5 * place + 0.9 * bottle] * 30)
+    frames = (frames / np.linalg.norm(frames, axis=1, keepdims=True)).astype(np.float32)
+    params = SyncParams(temperature=0.05)
+
+    def placed(idx, p=params):
+        m = match_film(frames, 0.1, [Scene(0, 0.0, 6.0)], idx, p, Fraction(25), ambience=False)
+        return [(p.sound.description, round(p.start, 1)) for p in m.placements if p.role == "sfx"]
+
+    assert placed(index)[0] == ("bottle clink", 0.0)  # the tree clinks
+    things = np.stack([tree, basis[4], basis[5]]).astype(np.float32)
+    with_things = dataclasses.replace(index, things=things)
+    assert placed(with_things) == [("bottle clink", 3.0)]
+    assert placed(with_things, params.replace(things=0))[0] == ("bottle clink", 0.0)  # off
+
+
+def test_built_in_things_leave_out_what_the_library_names():
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.library.things import THINGS, library_words, thing_sentences
+
+    entries = [SoundEntry(Path("/lib/GLASImpt_Bottles Clinking.wav"), "glass, clink", "GLASS", "sfx",
+                          1.0, 48000, 1),
+               SoundEntry(Path("/lib/AMBForst_Forest.wav"), "forest, trees", "AMBIENCE", "ambience",
+                          9.0, 48000, 1)]
+    index = LibraryIndex(entries, ["a photo of glass, clink.", "a photo of forest, trees."],
+                         np.eye(2, 4, dtype=np.float32))
+    named = library_words(index)
+    sentences = thing_sentences("a photo of {}.", named)
+    assert "a photo of a bottle." not in sentences  # the file name says "Bottles"
+    assert "a photo of a glass." not in sentences  # the sentence says "glass"
+    assert "a photo of a tree." in sentences  # an ambience's words describe its place
+    assert len(sentences) == len(THINGS) - 2
