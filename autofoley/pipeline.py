@@ -139,9 +139,11 @@ class Scorer:
                          "\"no SFX here\" in placement")
                 index = replace(index, places=place_keys(self.encoder, opts.text_template,
                                                          opts.use_cache))
-            if opts.sync.things > 0:
+            if opts.sync.things > 0 and opts.rank == "text":
                 # Everyday things the library has no sound of compete beside
-                # the background (library/things.py).
+                # the background (library/things.py). Text ranking only: they
+                # are sentences, and beside audio or fused keys they took more
+                # than they gave (demo world, hybrid: SFX F1 0.87 -> 0.82).
                 from autofoley.library.things import thing_keys
 
                 index = replace(index, things=thing_keys(self.encoder, opts.text_template, index,

@@ -222,7 +222,7 @@ SYNC_FLAGS = {
     "shortlist_k": ("--shortlist-k", count, "candidates per shortlist window, >= 1"),
     "things": ("--silent-things", number(int, 0, 64),
                "built-in everyday things per shortlist window that compete so that a thing "
-               "with no library sound gets none, 0..64 (0: off)"),
+               "with no library sound gets none (text ranking), 0..64 (0: off)"),
     "min_similarity": ("--min-similarity", number(float, -1.0, 1.0),
                        "raw cosine a segment needs to count, -1..1 (default: off)"),
 }

@@ -47,7 +47,7 @@ class SyncParams:
     background: bool = True  # ambiences compete in the softmax as "no SFX here"
     # Built-in everyday things (library/things.py) nearest each shortlist
     # window that compete beside the background, so a thing no library
-    # sound is of does not take the nearest sound; 0: none.
+    # sound is of does not take the nearest sound (text ranking); 0: none.
     things: int = 2
     # "softmax": Demarchi's softmax over all candidates (simultaneous objects
     # compete); "vs_background": each candidate against the background alone

@@ -403,3 +403,24 @@ def test_a_library_without_ambience_gets_the_built_in_places(split_library, tmp_
         assert np.allclose(index.places, expected, atol=1e-5)
     assert place_sentences("a photo of {}.")[:2] == ["a photo of an airport terminal.",
                                                      "a photo of an alley."]
+
+
+def test_text_ranking_gets_the_built_in_things_the_library_does_not_name(split_library):
+    from autofoley.library.scan import DEFAULT_TEMPLATE
+    from autofoley.library.things import library_words, thing_sentences
+    from autofoley.pipeline import ScoreOptions, Scorer
+    from autofoley.placement.sync import SyncParams
+
+    root, _ = split_library
+    text = Scorer("autofoley-tiny", device="cpu", options=ScoreOptions(rank="text"))
+    _, index = text.library(root)
+    sentences = thing_sentences(DEFAULT_TEMPLATE, library_words(index))
+    assert index.things is not None and len(index.things) == len(sentences) > 100
+    assert np.allclose(index.things, text.encoder.encode_texts(sentences), atol=1e-5)
+    # Off with --silent-things 0, and for audio keys (they took more than they gave there).
+    off = Scorer("autofoley-tiny", device="cpu", encoder=text.encoder,
+                 options=ScoreOptions(rank="text", sync=SyncParams(things=0)))
+    assert off.library(root)[1].things is None
+    hybrid = Scorer("autofoley-tiny", device="cpu", encoder=text.encoder,
+                    options=ScoreOptions(rank="hybrid", audio_model="audio-tiny-cnn14"))
+    assert hybrid.library(root)[1].things is None
