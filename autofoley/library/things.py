@@ -34,7 +34,7 @@ snowman and crate) were taken out again before the lab was measured.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -50,7 +50,7 @@ THINGS: tuple[str, ...] = (
     "fence", "wall", "pole", "post", "sign", "lamppost", "mailbox", "bin", "bucket", "barrel",
     "box", "basket", "bag", "suitcase", "backpack", "umbrella", "hat", "shoe", "coat", "shirt",
     "book", "magazine", "newspaper", "notebook", "pen", "pencil", "paper", "envelope", "card",
-    "calendar", "map", "globe", "candle", "statue", "sculpture", "doll", "teddy", "bear", "toy",
+    "calendar", "map", "globe", "candle", "statue", "sculpture", "doll", "teddy bear", "toy",
     "ball", "kite", "balloon", "cushion", "towel", "plate", "bowl", "cup", "mug", "spoon", "fork",
     "knife", "pan", "jar", "tin", "can", "bread", "apple", "banana", "orange", "cake", "pizza",
     "sandwich", "cheese", "egg", "vegetable", "fruit", "bottle", "glass", "window", "roof",
@@ -63,8 +63,8 @@ def library_words(index: "LibraryIndex") -> set[str]:
     """Lower-case words of the library's SFX sentences and file names (an
     ambience's words describe its place: "trees" in a forest bed is not a
     sound of a tree)."""
-    texts: Iterable[str] = [t for e, sentence in zip(index.entries, index.sentences)
-                            if e.kind == "sfx" for t in (sentence, e.path.stem)]
+    texts = (t for e, sentence in zip(index.entries, index.sentences)
+             if e.kind == "sfx" for t in (sentence, e.path.stem))
     return {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
 
 

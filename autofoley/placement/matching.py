@@ -147,8 +147,8 @@ def frame_saw(events: list[Event], frame_series: np.ndarray, keys: list[str],
     level = params.release * params.threshold
     out = np.zeros((len(events), 2), bool)
     for n, e in enumerate(events):
-        group = frame_series[:, [i for i, k in enumerate(keys) if k == keys[e.candidate]]].sum(axis=1)
-        out[n] = group[e.first] >= level, group[e.stop - 1] >= level
+        cols = [i for i, k in enumerate(keys) if k == keys[e.candidate]]
+        out[n] = frame_series[np.ix_([e.first, e.stop - 1], cols)].sum(axis=1) >= level
     return out
 
 
