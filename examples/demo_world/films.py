@@ -246,9 +246,21 @@ def make_film(spec: FilmSpec, out_dir: str | Path, truth_dir: str | Path | None 
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    stderr = proc.stderr.read().decode("utf-8", "replace")
-    proc.stderr.close()
-    if proc.wait() != 0:
+    if not proc.stdin.closed:  # ffmpeg quit early: its error is on stderr
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    proc.stdin = None  # written and closed: communicate() only reads stderr and waits
+    try:
+        # Every frame is written: ffmpeg only has to finish; never wait forever on it.
+        _, err = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise RuntimeError(f"ffmpeg did not finish {spec.name} within 600 s") from None
+    stderr = err.decode("utf-8", "replace")
+    if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg failed on {spec.name}: {stderr.strip().splitlines()[-1:] or 'no message'}")
     truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return film, truth_path
