@@ -8,7 +8,9 @@ autofoley-demo``; ``lab``: ``examples/lab`` with its own model,
 ``examples/lab/model/autofoley-lab.json`` + ``.safetensors``, frames
 letterboxed with ``--frame-fit pad`` as it was trained; ``reels``: the demo
 world's three tuning reels, ``make_demo.py --reels``, written under
-``bench/out/reels`` on first use and scored with the demo library and model)
+``bench/out/reels`` on first use and scored with the demo library and model;
+``--reel-seeds 22-30`` takes reels of other seeds instead, fresh films to check
+a change chosen on the tuning reels, under ``bench/out/reels-22-30``)
 and each of its films,
 it runs
 
@@ -46,6 +48,7 @@ How to run
     python bench/bench_placement.py --worlds lab --rank hybrid --audio-model MODEL
     python bench/bench_placement.py --out bench/out/placement --json > placement.json
     python bench/bench_placement.py --worlds demo -- --threshold 0.3
+    python bench/bench_placement.py --worlds reels --reel-seeds 22-30 -- --threshold 0.6
     python bench/bench_placement.py --worlds demo --library LIB --library-truth LIB_truth.json
 
 ``--library`` and ``--library-truth`` score one world's films with another
@@ -70,7 +73,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +111,16 @@ WORLDS = {
                    make=(sys.executable, str(ROOT / "examples" / "make_demo.py"), "--reels",
                          str(ROOT / "bench" / "out" / "reels"))),
 }
+
+SEEDS = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+
+def reels_world(seeds: str) -> World:
+    """The demo world's reels of these seeds (``make_demo.py --reel-seeds``)."""
+    root = ROOT / "bench" / "out" / f"reels-{seeds.replace(',', '_')}"
+    return replace(WORLDS["reels"], name=f"reels-{seeds}", root=root,
+                   make=WORLDS["reels"].make[:-1] + (str(root), "--reel-seeds", seeds))
+
 
 METRIC_KEYS = ("cut_f1", "sfx_precision", "sfx_recall", "sfx_f1", "median_onset_error", "ambience_accuracy")
 # score's stages whose cost per film minute is printed: encoding against matching.
@@ -302,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worlds", default="demo,lab",
                    help="comma-separated: demo, lab, reels (the demo world's tuning reels, written "
                         "on first use) (default: %(default)s)")
+    p.add_argument("--reel-seeds", default=None, metavar="SEEDS",
+                   help="the reels world's films: reels of these seeds (e.g. 22-30 or 13,14,15), not "
+                        "the tuning reels; fresh films to check a change chosen on the tuning reels")
     p.add_argument("--rank", choices=("text", "audio", "hybrid"), default="text",
                    help="how score ranks the library (default: %(default)s)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "placement",
@@ -324,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown world(s) {', '.join(bad)}; known: {', '.join(WORLDS)}")
     if (args.library or args.library_truth) and len(names) != 1:
         p.error("--library and --library-truth replace one world's library: pick it with --worlds")
+    worlds = dict(WORLDS)
+    if args.reel_seeds is not None:
+        if not SEEDS.match(args.reel_seeds):
+            p.error(f"--reel-seeds {args.reel_seeds!r}: give seeds like 22-30 or 13,14,15")
+        worlds["reels"] = reels_world(args.reel_seeds)
     cli = cli_command(args.autofoley)
     config_dir = tempfile.mkdtemp(prefix="bench-placement-config-")
     env = {**os.environ, "AUTOFOLEY_CONFIG": config_dir}  # shipped settings only
@@ -335,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         for name in names:
-            world = WORLDS[name]
+            world = worlds[name]
             if world.make and not any((world.root / "films").glob("*.mp4")):
                 log(f"{name}: writing its films: {' '.join(world.make[1:])}")
                 subprocess.run(world.make, check=True, timeout=600, stdin=subprocess.DEVNULL,
@@ -346,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             if not films:
                 log(f"{name}: no films under {world.root / 'films'} (generate the world first)")
                 continue
-            out = args.out / name / re.sub(r"[^A-Za-z0-9._-]+", "_", world.model) / args.rank
+            out = args.out / world.name / re.sub(r"[^A-Za-z0-9._-]+", "_", world.model) / args.rank
             out.mkdir(parents=True, exist_ok=True)
             rows = []
             for film in films:
@@ -357,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"{name}: {film.stem}: {row.error}")
                 rows.append(row)
             tables.append(table(world, args.rank, rows))
-            results[name] = {"model": world.model, "rank": args.rank, "model_args": list(world.model_args),
+            results[world.name] = {"model": world.model, "rank": args.rank, "model_args": list(world.model_args),
                              "library": str(args.library or world.library_dir),
                              "library_truth": str(args.library_truth or world.library_truth),
                              "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds,

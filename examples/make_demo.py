@@ -3,6 +3,7 @@
 
     python examples/make_demo.py [--out examples/demo] [--seed 0]
     python examples/make_demo.py --reels bench/out/reels   # the tuning reels only
+    python examples/make_demo.py --reels DIR --reel-seeds 22-30   # fresh reels to check a change on
 
 Layout of ``--out``:
 
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reels", type=Path, metavar="DIR",
                         help="write only the tuning reels (films.tuning_reel, more tuning films than "
                              "the five) into DIR/films and DIR/truth, and nothing else")
+    parser.add_argument("--reel-seeds", type=films.parse_seeds, default=films.REEL_SEEDS, metavar="SEEDS",
+                        help="with --reels: which reels, e.g. 22-30 or 13,14,15 (default: the tuning "
+                             "reels, " + ",".join(map(str, films.REEL_SEEDS)) + "); reels of other seeds "
+                             "are fresh films to check a change chosen on the tuning reels")
     parser.add_argument("--films", nargs="*", metavar="NAME",
                         help=f"only these films (default: all: {', '.join(films.FILM_BY_NAME)})")
     args = parser.parse_args(argv)
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     if args.reels:
-        return write_reels(args.reels)
+        return write_reels(args.reels, args.reel_seeds)
     chosen = films.FILMS if not args.films else [films.FILM_BY_NAME[n] for n in args.films]
 
     out: Path = args.out
@@ -77,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_reels(out: Path) -> int:
-    """The tuning reels, films and truth; the demo library is the one they are scored with."""
-    for seed in films.REEL_SEEDS:
+def write_reels(out: Path, seeds: tuple[int, ...] = films.REEL_SEEDS) -> int:
+    """Reels of these seeds, films and truth; the demo library is the one they are scored with."""
+    for seed in seeds:
         t0 = time.perf_counter()
         spec = films.tuning_reel(seed)
         film, _ = films.make_film(spec, out / "films", out / "truth")

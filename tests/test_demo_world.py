@@ -305,3 +305,13 @@ def test_a_short_tuning_reel_renders_and_probes(tmp_path):
     film, truth_path = films.make_film(spec, tmp_path / "films", tmp_path / "truth")
     assert truth_path.name == f"{spec.name}.json"
     assert abs(probe(film).duration - films.film_truth(spec)["duration"]) < 0.05
+
+
+def test_reel_seeds_are_read_as_ranges_and_lists():
+    # make_demo.py --reel-seeds and bench_placement.py --reel-seeds: fresh reels to check a change on.
+    assert films.parse_seeds("22-24") == (22, 23, 24)
+    assert films.parse_seeds("13,14, 15") == (13, 14, 15)
+    assert films.parse_seeds("7-9,8,13") == (7, 8, 9, 13)  # each once, in order
+    for bad in ("9-7", "x", "7-", ""):
+        with pytest.raises(ValueError):
+            films.parse_seeds(bad)

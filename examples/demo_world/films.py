@@ -382,7 +382,22 @@ FILMS: list[FilmSpec] = [
 
 # --------------------------------------------------------------------------- tuning reels
 
-REEL_SEEDS = (7, 8, 9)
+REEL_SEEDS = (7, 8, 9)  # the tuning reels; other seeds give fresh reels to check a change on
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """Reel seeds from "22-30", "13,14,15" or a mix ("7-9,13")."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, dash, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi if dash else lo)
+        except ValueError:
+            raise ValueError(f"not a seed or a range of seeds: {part.strip()!r}") from None
+        if last < first:
+            raise ValueError(f"empty range of seeds: {part.strip()!r}")
+        seeds += range(first, last + 1)
+    return tuple(dict.fromkeys(seeds))
 
 
 def tuning_reel(seed: int = 7, minutes: float = 3.0) -> FilmSpec:
