@@ -379,14 +379,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
             tables.append(table(world, args.rank, rows))
             results[world.name] = {"model": world.model, "rank": args.rank, "model_args": list(world.model_args),
-                             "library": str(args.library or world.library_dir),
-                             "library_truth": str(args.library_truth or world.library_truth),
-                             "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds,
-                                                "error": r.error, "held_out": r.held_out,
-                                                "duration": r.duration, "timings": r.timings}
-                                       for r in rows},
-                             "overall": overall(rows),
-                             "held_out": overall([r for r in rows if r.held_out])}
+                                   "library": str(args.library or world.library_dir),
+                                   "library_truth": str(args.library_truth or world.library_truth),
+                                   "films": {r.film: {"metrics": r.metrics, "seconds": r.seconds,
+                                                      "error": r.error, "held_out": r.held_out,
+                                                      "duration": r.duration, "timings": r.timings}
+                                             for r in rows},
+                                   "overall": overall(rows),
+                                   "held_out": overall([r for r in rows if r.held_out])}
     finally:
         shutil.rmtree(config_dir, ignore_errors=True)
     end_load = load()
