@@ -243,17 +243,10 @@ def make_film(spec: FilmSpec, out_dir: str | Path, truth_dir: str | Path | None 
     try:
         for frame in render_frames(spec):
             proc.stdin.write(frame.tobytes())
-        proc.stdin.close()
     except BrokenPipeError:
-        pass
-    if not proc.stdin.closed:  # ffmpeg quit early: its error is on stderr
-        try:
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-    proc.stdin = None  # written and closed: communicate() only reads stderr and waits
+        pass  # ffmpeg quit early: its error is on stderr
     try:
-        # Every frame is written: ffmpeg only has to finish; never wait forever on it.
+        # communicate() closes stdin (ignoring a broken pipe) and waits, never forever.
         _, err = proc.communicate(timeout=600)
     except subprocess.TimeoutExpired:
         proc.kill()
