@@ -13,7 +13,12 @@ whose prompt "a photo of a <class>" is closest wins.
 
 ``--ship`` (the default) writes ``models/autofoley-demo.safetensors`` (fp16),
 its sha256 into ``models/registry.json`` and the model card
-``models/autofoley-demo.md``.
+``models/autofoley-demo.md``. ``--out DIR/NAME.safetensors`` writes another
+demo-world model there instead, with its config beside it (``NAME.json``), to
+check placement on a second model of the same world (README, "A third model"):
+
+    python examples/train_demo_clip.py --seed 1 --train 20000 --epochs 6 --out models2/demo-s1.safetensors
+    autofoley score film.mp4 --clip-model models2/demo-s1.json --clip-pretrained models2/demo-s1.safetensors --frame-fit pad
 """
 
 from __future__ import annotations
@@ -154,12 +159,28 @@ def train(args) -> dict:
     return {"model": model, "history": history, "seconds": time.time() - t0}
 
 
-def ship(model, history: list[dict], args, seconds: float) -> None:
+def save_weights(model, weights: Path) -> None:
+    """The model's weights in fp16 safetensors."""
     from safetensors.torch import save_file
 
-    weights = ROOT / "models" / f"{MODEL}.safetensors"
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(weights), metadata={"model": MODEL, "trained_by": "examples/train_demo_clip.py"})
+
+
+def save_elsewhere(model, history: list[dict], weights: Path) -> None:
+    """A model of the demo world that is not the shipped one: its weights,
+    its config under the same name (open_clip names a config file's model by
+    its stem) and its training history beside them."""
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(model, weights)
+    weights.with_suffix(".json").write_text(CONFIG.read_text())
+    weights.with_name(weights.stem + ".history.json").write_text(json.dumps(history, indent=1) + "\n")
+    print(f"wrote {weights} and {weights.with_suffix('.json').name}", file=sys.stderr)
+
+
+def ship(model, history: list[dict], args, seconds: float) -> None:
+    weights = ROOT / "models" / f"{MODEL}.safetensors"
+    save_weights(model, weights)
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     reg_path = ROOT / "models" / "registry.json"
     reg = json.loads(reg_path.read_text())
@@ -231,10 +252,17 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--no-ship", dest="ship", action="store_false", help="do not write models/")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the model to this .safetensors file (and its config beside it) "
+                        "instead of models/")
     args = p.parse_args()
+    if args.out is not None and args.out.suffix != ".safetensors":
+        p.error(f"--out {args.out}: name a .safetensors file")
     out = train(args)
     print(json.dumps(out["history"][-1]), flush=True)
-    if args.ship:
+    if args.out is not None:
+        save_elsewhere(out["model"], out["history"], args.out)
+    elif args.ship:
         ship(out["model"], out["history"], args, out["seconds"])
 
 

@@ -18,6 +18,7 @@ from autofoley.library.scan import scan_library  # noqa: E402
 from autofoley.media.probe import probe  # noqa: E402
 
 SR = 22050
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- pictures
@@ -315,3 +316,41 @@ def test_reel_seeds_are_read_as_ranges_and_lists():
     for bad in ("9-7", "x", "7-", ""):
         with pytest.raises(ValueError):
             films.parse_seeds(bad)
+
+
+# --------------------------------------------------------------------------- a second model
+
+
+def test_a_second_demo_model_is_written_beside_its_config_and_loads(tmp_path):
+    # A few steps on a few pictures: what is checked is where it goes and that
+    # autofoley loads it, not how well it learnt. The shipped model is not touched.
+    import json
+    import subprocess
+
+    from autofoley.models.clip import load_clip
+
+    shipped = (ROOT / "models" / "autofoley-demo.safetensors").read_bytes()
+    out = tmp_path / "second" / "demo-s1.safetensors"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "train_demo_clip.py"), "--seed", "1",
+         "--train", "128", "--val", "32", "--epochs", "1", "--batch", "64", "--workers", "1",
+         "--threads", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["epoch"] == 1
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert json.loads(out.with_name("demo-s1.history.json").read_text())[0]["epoch"] == 1
+    assert (ROOT / "models" / "autofoley-demo.safetensors").read_bytes() == shipped
+    encoder = load_clip(str(out.with_suffix(".json")), str(out), "cpu")
+    assert encoder.spec.name == "demo-s1"
+    vectors = encoder.encode_texts(["a photo of a dog.", "a photo of a bell."])
+    assert vectors.shape == (2, 64) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
+
+
+def test_a_second_model_must_be_a_safetensors_file(tmp_path):
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "train_demo_clip.py"),
+                           "--out", str(tmp_path / "demo.pt")],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "--out" in done.stderr and ".safetensors" in done.stderr
