@@ -204,11 +204,15 @@ def add_picture_flags(p: argparse.ArgumentParser) -> None:
 # are None so that the model's and the user's settings apply unless a flag is
 # given (options.py).
 SYNC_FLAGS = {
-    "threshold": ("--threshold", fraction, "probability where an SFX event starts, 0..1 (t)"),
+    "threshold": ("--threshold", fraction,
+                  "probability where an SFX event starts, 0..1 (t); with --decoder verified, "
+                  "the level its rule weighs a run against"),
     "release": ("--release", fraction,
                 "an event lasts while its probability stays above this x --threshold, 0..1"),
-    "decoder": ("--decoder", choice("hysteresis", "stable"),
-                "events by hysteresis, or Demarchi's threshold + stability runs ('stable')"),
+    "decoder": ("--decoder", choice("hysteresis", "verified", "stable"),
+                "events by hysteresis; by hysteresis entered lower and kept by a learnt rule "
+                "('verified': for a model weaker than the shipped ones); or Demarchi's "
+                "threshold + stability runs ('stable')"),
     "stability": ("--stability", fraction,
                   "'stable' decoder: allowed deviation from the run mean, 0..1 (d)"),
     "temperature": ("--temperature", positive,

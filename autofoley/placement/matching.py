@@ -41,23 +41,38 @@ class SceneSeries:
     series: np.ndarray  # (T_scene, C) softmax scores
 
 
+@dataclass(frozen=True)
+class WeighedRun:
+    """A run the ``verified`` decoder weighed (sync.py): its span in the
+    film, the sounds of its group, its features (verify.FEATURES) and
+    whether it became an event (before at most K overlap)."""
+
+    start: float
+    end: float
+    sounds: tuple
+    features: np.ndarray
+    kept: bool
+
+
 @dataclass
 class Matches:
     placements: list[Placement]
     series: list[SceneSeries] = field(default_factory=list)
+    weighed: list[WeighedRun] = field(default_factory=list)
 
 
 def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: LibraryIndex,
                params: SyncParams, fps: Fraction, ambience: bool = True,
                n_alternates: int = 3, regions: Regions | None = None,
-               pan: bool = True) -> Matches:
+               pan: bool = True, weigh: bool = False) -> Matches:
     """Placements for the film whose frame embeddings are ``vectors`` (one row
     per ``step``-second segment).
 
     With ``regions`` (placement/regions.py, on the same grid), a sound's
     score on a segment is the best of the whole frame's and each region's,
     and, with ``pan``, each placed sound gets pan keyframes from where its
-    regions see it.
+    regions see it. With ``weigh``, ``Matches.weighed`` holds every run the
+    ``verified`` decoder weighed (what examples/train_event_verifier.py fits on).
     """
     sfx_idx = index.of_kind("sfx")
     amb_idx = index.of_kind("ambience")
@@ -65,6 +80,7 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
     placements: list[Placement] = []
     kept: list[SceneSeries] = []
     used: Counter[str] = Counter()  # events given to each sound so far (variety)
+    weighed: list[WeighedRun] = []
     for scene, seg in zip(scenes, scene_slices(scenes, len(vectors), step)):
         frames = vectors[seg]
         if len(frames) == 0:
@@ -78,7 +94,11 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             per_view = [sfx_series(v, index, cand, amb_idx, params, window) for v in views]
             series = np.max(per_view, axis=0)
             sounds = [index.entries[i] for i in cand]
-            events = grouped_events(series, sounds, params, step, used)
+            squares = np.max(per_view[1:], axis=0) if len(per_view) > 1 else per_view[0]
+            runs: list | None = [] if weigh else None
+            events = grouped_events(series, sounds, params, step, used, (per_view[0], squares), runs)
+            weighed += [WeighedRun((seg.start + f) * step, (seg.start + s) * step,
+                                   tuple(group), x, kept) for group, f, s, x, kept in runs or ()]
             if regions is not None:
                 keys = _group_keys(sounds, params)
                 events = picture_edges(events, frames, frame_saw(events, per_view[0], keys, params),
@@ -101,7 +121,7 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
                                for s, b in zip(scores[0, 1:], best[0, 1:]))
             placements += ambience_placements(scene, chosen, float(scores[0, 0]), fps,
                                               alternates=alternates)
-    return Matches(assign_tracks(placements, fps), kept)
+    return Matches(assign_tracks(placements, fps), kept, weighed)
 
 
 def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_idx: np.ndarray,
@@ -159,7 +179,9 @@ def _group_keys(sounds: list, params: SyncParams) -> list[str]:
 
 
 def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: float,
-                   used: Counter | None = None) -> list[Event]:
+                   used: Counter | None = None,
+                   views: tuple[np.ndarray, np.ndarray] | None = None,
+                   weighed: list | None = None) -> list[Event]:
     """Events found on per-group series (the sum of a group's columns), each
     given to one file of its group (``pick``).
 
@@ -167,17 +189,32 @@ def grouped_events(series: np.ndarray, sounds: list, params: SyncParams, step: f
     summed, they are one strong signal, and an object gets one sound, not
     one per variant. ``group_by="none"`` makes every file its own group.
     ``used`` counts the events each sound (``SoundEntry.key``) was given
-    earlier in the film; it is updated.
+    earlier in the film; it is updated. ``views``: the same columns scored by
+    the whole frame alone and by the best square alone (``detect_events``).
+    Each run the decoder weighed is appended to ``weighed`` as (the sounds of
+    its group, first, stop, features, kept).
     """
+    runs: list | None = [] if weighed is not None else None
     if params.group_by == "none":
-        return detect_events(series, params, step)
+        out = detect_events(series, params, step, views, runs)
+        if weighed is not None:
+            weighed += [([sounds[c]], f, s, x, k) for c, f, s, x, k in runs]
+        return out
     keys = _group_keys(sounds, params)
     groups = sorted(set(keys))
     members = [[i for i, k in enumerate(keys) if k == g] for g in groups]
-    grouped = np.stack([series[:, m].sum(axis=1) for m in members], axis=1)
+
+    def by_group(x: np.ndarray) -> np.ndarray:
+        return np.stack([x[:, m].sum(axis=1) for m in members], axis=1)
+
+    grouped = by_group(series)
+    grouped_views = None if views is None else (by_group(views[0]), by_group(views[1]))
     used = Counter() if used is None else used
     out = []
-    for e in detect_events(grouped, params, step):
+    events = detect_events(grouped, params, step, grouped_views, runs)
+    if weighed is not None:
+        weighed += [([sounds[i] for i in members[c]], f, s, x, k) for c, f, s, x, k in runs]
+    for e in events:
         cols = members[e.candidate]
         best = cols[pick(series[e.first:e.stop, cols].mean(axis=0),
                          [sounds[c].key for c in cols], params, used)]

@@ -2,12 +2,17 @@
 
 Scores are probabilities (matching.py turns cosines into them with the
 model's own temperature), so the thresholds here mean the same for every
-model. Two decoders:
+model. Three decoders:
 
 - ``hysteresis`` (default): an event starts where a score rises above
   ``threshold`` and lasts while it stays above ``release`` x ``threshold``.
   A score that dips for a moment in the middle of an action does not cut
   it in two, which the single threshold of the paper does.
+- ``verified``: runs as ``hysteresis`` finds them, entered lower
+  (``verify.ENTRY`` x ``threshold``), each kept or dropped by a small learnt
+  rule over its features (verify.py): a weaker model's true things that peak
+  under the threshold are found. Not the default: on the lab world it placed
+  one sound fewer right (README, "The event verifier").
 - ``stable``: AutoSync (Demarchi, section 4.4): runs above ``threshold``
   whose segments stay within ``stability`` x the run's mean (t=0.1, d=0.5 in
   the paper). A sudden jump of the score starts a new event.
@@ -24,6 +29,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from autofoley.placement import verify
+
 
 @dataclass(frozen=True)
 class SyncParams:
@@ -31,7 +38,9 @@ class SyncParams:
 
     threshold: float = 0.8  # an event starts where a score rises above this probability
     release: float = 0.5  # hysteresis: ... and lasts while it stays above release x threshold
-    decoder: str = "hysteresis"  # or "stable": Demarchi's threshold + stability runs
+    # "hysteresis"; "verified": hysteresis runs entered lower, kept by a learnt
+    # rule (verify.py); "stable": Demarchi's threshold + stability runs.
+    decoder: str = "hysteresis"
     stability: float = 0.5  # d ("stable" decoder): a run goes on while |s - mean| <= d * mean
     # Softmax temperature over cosines; None: the model's own, 1 / its
     # learnt logit scale, the scale its similarities were trained on.
@@ -150,19 +159,40 @@ def merge_runs(runs: list[tuple[int, int, float]], gap: int,
     return out
 
 
-def detect_events(series: np.ndarray, params: SyncParams, step: float) -> list[Event]:
+def detect_events(series: np.ndarray, params: SyncParams, step: float,
+                  views: tuple[np.ndarray, np.ndarray] | None = None,
+                  weighed: list | None = None) -> list[Event]:
     """Events of every candidate column of a (T, C) score series, at most
-    ``max_overlap`` at any segment, the strongest (score x length) kept first."""
+    ``max_overlap`` at any segment, the strongest (score x length) kept first.
+
+    ``views``: the same columns scored by the whole frame alone and by the
+    best square alone, which the ``verified`` decoder weighs (``series``
+    stands for both when there are no squares). Each run it weighs is
+    appended to ``weighed`` as (column, first, stop, features, kept)."""
     min_len = max(1, int(round(params.min_event / step)))
     gap = int(round(params.merge_gap / step))
+    frame, squares = views if views is not None else (series, series)
     events = []
     for c in range(series.shape[1]):
         runs = merge_runs(column_runs(series[:, c], params), gap, params.merge_ratio)
-        events += [Event(c, f, s, m) for f, s, m in runs if s - f >= min_len]
+        for f, s, m in runs:
+            if s - f < min_len:
+                continue
+            if params.decoder == "verified":
+                x = verify.run_features(series, frame, squares, c, f, s, step, params.threshold)
+                kept = verify.keep(x)
+                if weighed is not None:
+                    weighed.append((c, f, s, x, kept))
+                if not kept:
+                    continue
+            events.append(Event(c, f, s, m))
     return limit_overlap(events, params.max_overlap, len(series))
 
 
 def column_runs(scores: np.ndarray, params: SyncParams) -> list[tuple[int, int, float]]:
+    if params.decoder == "verified":
+        return hysteresis_runs(scores, verify.ENTRY * params.threshold,
+                               params.release * params.threshold)
     if params.decoder == "hysteresis":
         return hysteresis_runs(scores, params.threshold, params.release * params.threshold)
     if params.decoder == "stable":
