@@ -30,7 +30,9 @@ of its thing is the closest of the 14; an empty place when "a photo of a
 two things are the closest two.
 
 ``--ship`` (the default) writes ``autofoley-lab.safetensors`` (fp16) and the
-model card ``README.md`` beside the config. Nothing in ``models/`` is touched:
+model card ``README.md`` beside the config; ``--out DIR/NAME.safetensors``
+writes another lab-world model there instead, its config beside it as
+``NAME.json`` (a second model to measure placement on). Nothing in ``models/`` is touched:
 autofoley takes the model as a config path and a checkpoint,
 
     autofoley score FILM --clip-model examples/lab/model/autofoley-lab.json \\
@@ -193,14 +195,32 @@ def train(args) -> dict:
             "render_seconds": render_seconds, "params": params}
 
 
-def ship(result: dict, args) -> None:
+def save_weights(model, weights: Path, seed: int) -> None:
+    """The model's weights in fp16 safetensors."""
     from safetensors.torch import save_file
 
-    model, history = result["model"], result["history"]
-    weights = MODEL_DIR / f"{MODEL}.safetensors"
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(weights), metadata={"model": MODEL, "config": CONFIG.name,
-                                             "trained_by": "examples/train_lab_clip.py", "seed": str(args.seed)})
+                                             "trained_by": "examples/train_lab_clip.py", "seed": str(seed)})
+
+
+def save_elsewhere(result: dict, args) -> None:
+    """Another lab-world model (``--out``): its weights, its config under the
+    same name (open_clip names a config file's model by its stem) and its
+    training history beside them; the shipped model is not touched."""
+    weights = args.out
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(result["model"], weights, args.seed)
+    weights.with_suffix(".json").write_text(CONFIG.read_text())
+    weights.with_name(weights.stem + ".history.json").write_text(
+        json.dumps(result["history"], indent=1) + "\n")
+    print(f"wrote {weights} and {weights.with_suffix('.json').name}", file=sys.stderr)
+
+
+def ship(result: dict, args) -> None:
+    model, history = result["model"], result["history"]
+    weights = MODEL_DIR / f"{MODEL}.safetensors"
+    save_weights(model, weights, args.seed)
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     final = history[-1]
     command = (f"python examples/train_lab_clip.py --seed {args.seed} --train {args.train} --val {args.val} "
@@ -285,10 +305,17 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s, see above)")
     p.add_argument("--no-ship", dest="ship", action="store_false", help="write nothing")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the model to this .safetensors file (and its config beside it) "
+                        "instead of examples/lab/model/")
     args = p.parse_args()
+    if args.out is not None and args.out.suffix != ".safetensors":
+        p.error(f"--out {args.out}: name a .safetensors file")
     result = train(args)
     print(json.dumps({k: v for k, v in result["history"][-1].items() if k != "per_class"}), flush=True)
-    if args.ship:
+    if args.out is not None:
+        save_elsewhere(result, args)
+    elif args.ship:
         ship(result, args)
 
 
