@@ -18,7 +18,6 @@ from autofoley.library.scan import scan_library  # noqa: E402
 from autofoley.media.probe import probe  # noqa: E402
 
 SR = 22050
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- pictures
@@ -316,4 +315,3 @@ def test_reel_seeds_are_read_as_ranges_and_lists():
     for bad in ("9-7", "x", "7-", ""):
         with pytest.raises(ValueError):
             films.parse_seeds(bad)
-
