@@ -10,6 +10,19 @@ never reach the threshold. A second pass compares frames ``gradual_window``
 seconds apart (PySceneDetect's ``frame_skip``): there a dissolve is as large
 a change as a cut. Its cuts that no first-pass cut explains (none within
 ``gradual_window`` x 2) are added; they are accurate to about the window.
+
+A dissolve longer than about twice that window changes frames 0.5 s apart by
+less than a third of the whole change, and neither pass sees it (a 1.6 s
+dissolve between an office and a harbour; two 0.96 s dissolves on the demo
+world's reel 12). PySceneDetect's ``frame_skip`` cannot simply be made longer:
+it looks only at every window's frame, so the cut lands up to a window late
+and a long dissolve fires twice. A third pass (``_dissolve_cuts``) decodes
+small frames every 0.1 s and scores each against the one ``window`` seconds
+earlier, sliding, as ContentDetector scores neighbours (the mean change of
+hue, saturation and value); where that rises above the threshold it puts one
+cut in the middle of the stretch, the dissolve's middle, unless a hard cut
+falls inside it (then it is that cut), and in place of a gradual-pass cut
+inside it (which marks where the dissolve began to show).
 """
 
 from __future__ import annotations
@@ -28,7 +41,11 @@ from autofoley.records import Scene
 DEFAULT_THRESHOLD = 27.0
 DEFAULT_MIN_SCENE_LEN = 0.6  # seconds: PySceneDetect's 15 frames at 25 fps
 DEFAULT_GRADUAL_WINDOW = 0.5  # seconds between compared frames in the dissolve pass
-CACHE_VERSION = "scenes-1"  # bump when detection changes, so cached cuts are not reused
+# Seconds between the frames the long-dissolve pass compares; and its frame rate.
+DISSOLVE_WINDOWS = (1.0, 2.0)
+DISSOLVE_RATE = 10
+DISSOLVE_SIZE = (128, 72)  # the frames it compares, in pixels
+CACHE_VERSION = "scenes-2"  # bump when detection changes, so cached cuts are not reused
 
 log = logging.getLogger("autofoley")
 
@@ -57,16 +74,23 @@ def _all_cuts(path: str | Path, threshold: float, min_scene_len: float, gradual_
             return [float(c) for c in json.loads(cache.read_text(encoding="utf-8"))["cuts"]]
         except (OSError, ValueError, KeyError, TypeError):
             pass  # absent or damaged: detected again
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # Each pass decodes the whole film in OpenCV, which releases the GIL:
-        # side by side they take the time of the longer one.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # Each pass decodes the whole film (OpenCV, ffmpeg), which releases
+        # the GIL: side by side they take the time of the longest.
         hard = pool.submit(_cuts, path, threshold, min_scene_len, 0)
         gradual = pool.submit(_cuts, path, threshold, min_scene_len, gradual_window) \
             if gradual_window > 0 else None
+        long = pool.submit(_dissolve_cuts, path, threshold) if gradual_window > 0 else None
         cuts = list(hard.result())
-        for c in gradual.result() if gradual else []:
-            if all(abs(c - h) > 2 * gradual_window for h in cuts):
-                cuts.append(c)
+        soft = [c for c in (gradual.result() if gradual else [])
+                if all(abs(c - h) > 2 * gradual_window for h in cuts)]
+        for middle, first, last in long.result() if long else []:
+            if any(first <= h <= last for h in cuts):
+                continue  # a hard cut's own change
+            # The gradual pass sees a dissolve where it starts to show, up to a
+            # window late or early: its middle stands for it instead.
+            soft = [c for c in soft if not first <= c <= last] + [middle]
+        cuts += soft
     cuts.sort()
     if cache is not None:
         write_json(cache, {"cuts": cuts})
@@ -90,6 +114,72 @@ def _cuts(path: str | Path, threshold: float, min_scene_len: float, window: floa
         raise InputError(f"scene detection could not read the film ({exc})", path,
                          "check that the file is a complete, playable video") from None
     return [round(start.seconds, 6) for start, _ in found[1:]]
+
+
+def _dissolve_cuts(path: str | Path, threshold: float,
+                   windows: tuple[float, ...] = DISSOLVE_WINDOWS) -> list[tuple[float, float, float]]:
+    """(middle, first, last) seconds of each change found where small HSV
+    frames ``window`` seconds apart differ by more than ``threshold``
+    (ContentDetector's scale: the mean absolute change of hue in 0-180,
+    saturation and value in 0-255): its middle, and the first and last frames
+    that took part in it. Shorter windows first; a longer window's change that
+    overlaps one found is the same change. Frames are streamed: only the last
+    window's are kept."""
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    from autofoley.media.probe import tool
+
+    width, height = DISSOLVE_SIZE
+    steps = [max(1, int(round(w * DISSOLVE_RATE))) for w in windows]
+    args = [tool("ffmpeg"), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
+            "-vf", f"fps={DISSOLVE_RATE},scale={width}:{height}", "-f", "rawvideo",
+            "-pix_fmt", "rgb24", "-"]
+    size = width * height * 3
+    recent: list[np.ndarray] = []
+    scores: list[list[float]] = [[] for _ in steps]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    try:
+        while True:
+            raw = proc.stdout.read(size)
+            if len(raw) < size:
+                break
+            hsv = np.asarray(Image.frombytes("RGB", (width, height), raw).convert("HSV"), np.float32)
+            hsv[..., 0] *= 180.0 / 256.0  # PIL's hue is 0-255, OpenCV's (ContentDetector's) 0-180
+            recent = (recent + [hsv])[-(max(steps) + 1):]
+            for k, n in enumerate(steps):
+                if len(recent) > n:
+                    scores[k].append(float(np.abs(recent[-1] - recent[-1 - n]).mean()))
+    finally:
+        proc.stdout.close()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    found: list[tuple[float, float, float]] = []
+    for n, series in zip(steps, scores):
+        above = np.asarray(series) > threshold
+        i = 0
+        while i < len(above):
+            if not above[i]:
+                i += 1
+                continue
+            j = i
+            while j < len(above) and above[j]:
+                j += 1
+            # Score m compares frame m with frame m + n, so a stretch i..j-1
+            # above the threshold is a change centred half a window after its
+            # middle (a dissolve longer than the window is a plateau, not a peak).
+            middle = round(((i + j - 1) / 2 + n / 2) / DISSOLVE_RATE, 6)
+            first, last = i / DISSOLVE_RATE, (j - 1 + n) / DISSOLVE_RATE
+            if all(last < f or first > l for _, f, l in found):
+                found.append((middle, first, last))
+            i = j
+    return found
 
 
 def _quiet_decoders() -> None:

@@ -83,3 +83,25 @@ def test_cuts_are_cached_by_film_and_settings(tmp_path, monkeypatch):
         detect_scenes(film, 4.0, threshold=40.0, use_cache=True)
     with pytest.raises(AssertionError, match="read again"):  # the cache is off by default
         detect_scenes(film, 4.0)
+
+
+@pytest.mark.parametrize("seconds", [1.6, 2.5])
+def test_a_long_dissolve_is_one_cut_at_its_middle(tmp_path, monkeypatch, seconds):
+    # Frames 0.5 s apart change by under a third of a long dissolve: the
+    # gradual pass misses it; the sliding long-window pass finds it, once.
+    film = tmp_path / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y",
+                    # One hue, another saturation and value: a change the HSV
+                    # score sees in proportion to the mix, and about a third of a
+                    # hard cut's (47 against the threshold's 27).
+                    "-f", "lavfi", "-i", "color=c=0x4060a0:size=320x180:rate=25:duration=5",
+                    "-f", "lavfi", "-i", "color=c=0xa0b0d0:size=320x180:rate=25:duration=5",
+                    "-filter_complex", "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];"
+                    f"[a][b]xfade=transition=fade:duration={seconds}:offset=2[out]",
+                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)],
+                   check=True, timeout=300, stdin=subprocess.DEVNULL)
+    duration = 10.0 - seconds  # xfade: both 5 s inputs, overlapping by the dissolve
+    scenes = detect_scenes(film, duration)
+    assert len(scenes) == 2 and abs(scenes[1].start - (2 + seconds / 2)) <= 0.25
+    monkeypatch.setattr(scenes_module, "_dissolve_cuts", lambda *a, **k: [])
+    assert len(detect_scenes(film, duration)) == 1  # the other passes alone: no cut
