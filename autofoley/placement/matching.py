@@ -97,8 +97,8 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             squares = np.max(per_view[1:], axis=0) if len(per_view) > 1 else per_view[0]
             runs: list | None = [] if weigh else None
             events = grouped_events(series, sounds, params, step, used, (per_view[0], squares), runs)
-            weighed += [WeighedRun((seg.start + f) * step, (seg.start + s) * step,
-                                   tuple(group), x, kept) for group, f, s, x, kept in runs or ()]
+            weighed += [WeighedRun((seg.start + first) * step, (seg.start + stop) * step,
+                                   tuple(group), x, ok) for group, first, stop, x, ok in runs or ()]
             if regions is not None:
                 keys = _group_keys(sounds, params)
                 events = picture_edges(events, frames, frame_saw(events, per_view[0], keys, params),

@@ -55,7 +55,7 @@ def detect_scenes(path: str | Path, duration: float, threshold: float = DEFAULT_
                   gradual_window: float = DEFAULT_GRADUAL_WINDOW,
                   use_cache: bool = False) -> list[Scene]:
     """Scenes covering [0, duration) in order; a film without cuts is one scene.
-    ``gradual_window`` 0 turns the dissolve pass off. With ``use_cache`` the
+    ``gradual_window`` 0 turns both dissolve passes off. With ``use_cache`` the
     cuts are kept by the film's content and the settings, so scoring the
     film again does not read it again."""
     cuts = _all_cuts(path, threshold, min_scene_len, gradual_window, use_cache)
