@@ -22,7 +22,10 @@ earlier, sliding, as ContentDetector scores neighbours (the mean change of
 hue, saturation and value); where that rises above the threshold it puts one
 cut in the middle of the stretch, the dissolve's middle, unless a hard cut
 falls inside it (then it is that cut), and in place of a gradual-pass cut
-inside it (which marks where the dissolve began to show).
+inside it (which marks where the dissolve began to show). Over 1-2 s a pan
+or a thing crossing the frame changes as much, so a change counts only when
+its middle frame is the mean of the frames either side, as in a dissolve (a
+slow pan over a busy picture made two false cuts without that check).
 """
 
 from __future__ import annotations
@@ -45,7 +48,12 @@ DEFAULT_GRADUAL_WINDOW = 0.5  # seconds between compared frames in the dissolve 
 DISSOLVE_WINDOWS = (1.0, 2.0)
 DISSOLVE_RATE = 10
 DISSOLVE_SIZE = (128, 72)  # the frames it compares, in pixels
-CACHE_VERSION = "scenes-2"  # bump when detection changes, so cached cuts are not reused
+# A dissolve's middle frame is the mean of the frames either side of it; a pan's
+# or a moving thing's is not. A change is a dissolve when the middle frame is
+# off that mean by less than this share of how far apart the two sides are.
+BLEND_TOLERANCE = 0.25
+BLEND_SIZE = (32, 18)  # the frames kept for that check (1.7 kB each)
+CACHE_VERSION = "scenes-3"  # bump when detection changes, so cached cuts are not reused
 
 log = logging.getLogger("autofoley")
 
@@ -139,6 +147,7 @@ def _dissolve_cuts(path: str | Path, threshold: float,
             "-pix_fmt", "rgb24", "-"]
     size = width * height * 3
     recent: list[np.ndarray] = []
+    tiny: list[np.ndarray] = []  # every frame, small, for the blend check
     scores: list[list[float]] = [[] for _ in steps]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             stdin=subprocess.DEVNULL)
@@ -147,7 +156,9 @@ def _dissolve_cuts(path: str | Path, threshold: float,
             raw = proc.stdout.read(size)
             if len(raw) < size:
                 break
-            hsv = np.asarray(Image.frombytes("RGB", (width, height), raw).convert("HSV"), np.float32)
+            picture = Image.frombytes("RGB", (width, height), raw)
+            tiny.append(np.asarray(picture.resize(BLEND_SIZE, Image.BILINEAR)))
+            hsv = np.asarray(picture.convert("HSV"), np.float32)
             hsv[..., 0] *= 180.0 / 256.0  # PIL's hue is 0-255, OpenCV's (ContentDetector's) 0-180
             recent = (recent + [hsv])[-(max(steps) + 1):]
             for k, n in enumerate(steps):
@@ -176,10 +187,22 @@ def _dissolve_cuts(path: str | Path, threshold: float,
             # middle (a dissolve longer than the window is a plateau, not a peak).
             middle = round(((i + j - 1) / 2 + n / 2) / DISSOLVE_RATE, 6)
             first, last = i / DISSOLVE_RATE, (j - 1 + n) / DISSOLVE_RATE
-            if all(last < f or first > l for _, f, l in found):
+            if all(last < f or first > l for _, f, l in found) and \
+                    _is_blend(tiny[i], tiny[(i + j - 1 + n) // 2], tiny[min(j - 1 + n, len(tiny) - 1)]):
                 found.append((middle, first, last))
             i = j
     return found
+
+
+def _is_blend(before: "np.ndarray", middle: "np.ndarray", after: "np.ndarray") -> bool:
+    """Whether ``middle`` is (nearly) the mean of ``before`` and ``after``, as
+    half-way through a dissolve, not a frame of a pan or of a thing moving
+    across (uint8 RGB, one size)."""
+    import numpy as np
+
+    a, m, b = (x.astype(np.float32) for x in (before, middle, after))
+    apart = float(np.abs(a - b).mean())
+    return apart > 0 and float(np.abs(m - (a + b) / 2).mean()) < BLEND_TOLERANCE * apart
 
 
 def _quiet_decoders() -> None:

@@ -105,3 +105,17 @@ def test_a_long_dissolve_is_one_cut_at_its_middle(tmp_path, monkeypatch, seconds
     assert len(scenes) == 2 and abs(scenes[1].start - (2 + seconds / 2)) <= 0.25
     monkeypatch.setattr(scenes_module, "_dissolve_cuts", lambda *a, **k: [])
     assert len(detect_scenes(film, duration)) == 1  # the other passes alone: no cut
+
+
+def test_a_slow_pan_is_not_a_dissolve(tmp_path):
+    # Frames 1-2 s apart in a pan over a busy picture differ as much as a
+    # dissolve's; its middle frame is not their mean, so no cut.
+    film = tmp_path / "pan.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=640x180:rate=25:duration=10",
+                    "-f", "lavfi", "-i", "smptebars=size=640x180:rate=25:duration=10",
+                    "-filter_complex", "[0][1]hstack=inputs=2,"
+                    "crop=320:180:'min(960,max(0,(t-1)*40))':0,format=yuv420p[out]",
+                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)],
+                   check=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert len(detect_scenes(film, 10.0)) == 1
