@@ -22,6 +22,24 @@ def _film_with_cuts(path, parts):
     subprocess.run(args, check=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
+def _lavfi_film(path, sources, chain):
+    """A film from lavfi ``sources`` through the filter ``chain`` (ending in [out])."""
+    args = ["ffmpeg", "-v", "error", "-y"]
+    for src in sources:
+        args += ["-f", "lavfi", "-i", src]
+    args += ["-filter_complex", chain, "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+             str(path)]
+    subprocess.run(args, check=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def _dissolve(path, first, second, seconds, each):
+    """``first`` dissolving into ``second`` (lavfi sources of ``each`` seconds) from 2 s on."""
+    size = f"size=320x180:rate=25:duration={each}"
+    _lavfi_film(path, [f"{src}{':' if '=' in src else '='}{size}" for src in (first, second)],
+                "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];"
+                f"[a][b]xfade=transition=fade:duration={seconds}:offset=2[out]")
+
+
 def test_hard_cuts_found_on_the_frame(tmp_path):
     film = tmp_path / "cuts.mp4"
     _film_with_cuts(film, [("testsrc2", 2), ("color=c=red", 1.6), ("smptebars", 2),
@@ -55,13 +73,7 @@ def test_scenes_from_cuts_drops_out_of_range():
 
 def test_dissolve_found_by_the_gradual_pass(tmp_path):
     film = tmp_path / "dissolve.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4",
-                    "-f", "lavfi", "-i", "color=c=red:size=320x180:rate=25:duration=4",
-                    "-filter_complex", "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];"
-                    "[a][b]xfade=transition=fade:duration=1.2:offset=2[out]",
-                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)],
-                   check=True, timeout=300, stdin=subprocess.DEVNULL)
+    _dissolve(film, "testsrc2", "color=c=red", 1.2, 4)
     assert len(detect_scenes(film, 6.0, gradual_window=0)) == 1  # frame to frame: no cut
     scenes = detect_scenes(film, 6.0)
     assert len(scenes) == 2 and abs(scenes[1].start - 2.6) <= 0.5
@@ -90,16 +102,9 @@ def test_a_long_dissolve_is_one_cut_at_its_middle(tmp_path, monkeypatch, seconds
     # Frames 0.5 s apart change by under a third of a long dissolve: the
     # gradual pass misses it; the sliding long-window pass finds it, once.
     film = tmp_path / "long.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y",
-                    # One hue, another saturation and value: a change the HSV
-                    # score sees in proportion to the mix, and about a third of a
-                    # hard cut's (47 against the threshold's 27).
-                    "-f", "lavfi", "-i", "color=c=0x4060a0:size=320x180:rate=25:duration=5",
-                    "-f", "lavfi", "-i", "color=c=0xa0b0d0:size=320x180:rate=25:duration=5",
-                    "-filter_complex", "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];"
-                    f"[a][b]xfade=transition=fade:duration={seconds}:offset=2[out]",
-                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)],
-                   check=True, timeout=300, stdin=subprocess.DEVNULL)
+    # One hue, another saturation and value: a change the HSV score sees in
+    # proportion to the mix, and about a third of a hard cut's (47 against 27).
+    _dissolve(film, "color=c=0x4060a0", "color=c=0xa0b0d0", seconds, 5)
     duration = 10.0 - seconds  # xfade: both 5 s inputs, overlapping by the dissolve
     scenes = detect_scenes(film, duration)
     assert len(scenes) == 2 and abs(scenes[1].start - (2 + seconds / 2)) <= 0.25
@@ -111,11 +116,7 @@ def test_a_slow_pan_is_not_a_dissolve(tmp_path):
     # Frames 1-2 s apart in a pan over a busy picture differ as much as a
     # dissolve's; its middle frame is not their mean, so no cut.
     film = tmp_path / "pan.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=640x180:rate=25:duration=10",
-                    "-f", "lavfi", "-i", "smptebars=size=640x180:rate=25:duration=10",
-                    "-filter_complex", "[0][1]hstack=inputs=2,"
-                    "crop=320:180:'min(960,max(0,(t-1)*40))':0,format=yuv420p[out]",
-                    "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)],
-                   check=True, timeout=300, stdin=subprocess.DEVNULL)
+    _lavfi_film(film, ["testsrc2=size=640x180:rate=25:duration=10",
+                       "smptebars=size=640x180:rate=25:duration=10"],
+                "[0][1]hstack=inputs=2,crop=320:180:'min(960,max(0,(t-1)*40))':0,format=yuv420p[out]")
     assert len(detect_scenes(film, 10.0)) == 1
