@@ -209,6 +209,10 @@ SYNC_FLAGS = {
                   "the level its rule weighs a run against"),
     "release": ("--release", fraction,
                 "an event lasts while its probability stays above this x --threshold, 0..1"),
+    "sure_lead": ("--sure-lead", non_negative,
+                  "hysteresis: an event also starts below --threshold where a sound group "
+                  "leads every other one for this many seconds, above the release level; "
+                  "text ranking with the built-in things only (0: off)"),
     "decoder": ("--decoder", choice("hysteresis", "verified", "stable"),
                 "events by hysteresis; by hysteresis entered lower and kept by a learnt rule "
                 "('verified': for a model weaker than the shipped ones); or Demarchi's "

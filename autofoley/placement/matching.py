@@ -76,6 +76,12 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
     """
     sfx_idx = index.of_kind("sfx")
     amb_idx = index.of_kind("ambience")
+    if params.things <= 0 or index.things is None or not len(index.things):
+        # A lasting lead says "a thing with a sound" only where the built-in
+        # things compete (text ranking): without them a silent thing's nearest
+        # sound leads as long as it is on screen (the demo's rock, with hybrid
+        # ranking, became thunder).
+        params = params.replace(sure_lead=0.0)
     window = max(1, int(round(params.shortlist_window / step)))
     placements: list[Placement] = []
     kept: list[SceneSeries] = []

@@ -38,6 +38,14 @@ class SyncParams:
 
     threshold: float = 0.8  # an event starts where a score rises above this probability
     release: float = 0.5  # hysteresis: ... and lasts while it stays above release x threshold
+    # ... or, below the threshold, where it is the leading sound group on every
+    # segment of a run above release x threshold this many seconds long
+    # ("hysteresis" decoder; 0: off). The frame's probability is shared with
+    # the place (ambiences, built-in things), which a plain shot of a thing
+    # can hold half of; an action no other sound rivals for seconds is as
+    # sure as one that crossed the threshold. Only where the built-in things
+    # compete (matching.match_film): else a silent thing's nearest sound leads.
+    sure_lead: float = 2.0
     # "hysteresis"; "verified": hysteresis runs entered lower, kept by a learnt
     # rule (verify.py); "stable": Demarchi's threshold + stability runs.
     decoder: str = "hysteresis"
@@ -120,9 +128,12 @@ def find_runs(scores: np.ndarray, threshold: float, stability: float) -> list[tu
     return runs
 
 
-def hysteresis_runs(scores: np.ndarray, enter: float, leave: float) -> list[tuple[int, int, float]]:
+def hysteresis_runs(scores: np.ndarray, enter: float, leave: float,
+                    leads: np.ndarray | None = None, lead_len: int = 0) -> list[tuple[int, int, float]]:
     """Runs of one series that rise above ``enter`` and last while above
-    ``leave`` (<= ``enter``): (first, stop, mean).
+    ``leave`` (<= ``enter``): (first, stop, mean). With ``leads`` (per
+    segment, whether this series beats every rival), a run at least
+    ``lead_len`` segments long that leads on all of them enters too.
 
     A run is extended backwards over the segments above ``leave`` before
     its entry, so it starts where the action does, not where it became sure.
@@ -138,7 +149,8 @@ def hysteresis_runs(scores: np.ndarray, enter: float, leave: float) -> list[tupl
         j = i
         while j < n and above[j]:
             j += 1
-        if s[i:j].max() > enter:
+        if s[i:j].max() > enter or (leads is not None and j - i >= max(lead_len, 1)
+                                     and leads[i:j].all()):
             runs.append((i, j, float(s[i:j].mean())))
         i = j
     return runs
@@ -173,8 +185,12 @@ def detect_events(series: np.ndarray, params: SyncParams, step: float,
     gap = int(round(params.merge_gap / step))
     frame, squares = views if views is not None else (series, series)
     events = []
+    leading = leaders(series) if params.decoder == "hysteresis" and params.sure_lead > 0 else None
+    lead_len = int(round(params.sure_lead / step))
     for c in range(series.shape[1]):
-        runs = merge_runs(column_runs(series[:, c], params), gap, params.merge_ratio)
+        runs = merge_runs(column_runs(series[:, c], params,
+                                      None if leading is None else leading[:, c], lead_len),
+                          gap, params.merge_ratio)
         for f, s, m in runs:
             if s - f < min_len:
                 continue
@@ -189,12 +205,23 @@ def detect_events(series: np.ndarray, params: SyncParams, step: float,
     return limit_overlap(events, params.max_overlap, len(series))
 
 
-def column_runs(scores: np.ndarray, params: SyncParams) -> list[tuple[int, int, float]]:
+def leaders(series: np.ndarray) -> np.ndarray:
+    """(T, C) bool: whether each column beats every other column on each
+    segment (a lone column always does)."""
+    if series.shape[1] < 2:
+        return np.ones(series.shape, bool)
+    top2 = np.sort(series, axis=1)[:, -2:]
+    return (series == top2[:, 1:]) & (top2[:, 1:] > top2[:, :1])
+
+
+def column_runs(scores: np.ndarray, params: SyncParams, leads: np.ndarray | None = None,
+                lead_len: int = 0) -> list[tuple[int, int, float]]:
     if params.decoder == "verified":
         return hysteresis_runs(scores, verify.ENTRY * params.threshold,
                                params.release * params.threshold)
     if params.decoder == "hysteresis":
-        return hysteresis_runs(scores, params.threshold, params.release * params.threshold)
+        return hysteresis_runs(scores, params.threshold, params.release * params.threshold,
+                               leads, lead_len)
     if params.decoder == "stable":
         return find_runs(scores, params.threshold, params.stability)
     raise ValueError(f"unknown decoder {params.decoder!r}")

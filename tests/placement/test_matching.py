@@ -116,6 +116,41 @@ def test_built_in_things_keep_a_sound_off_a_thing_the_library_has_none_of():
     assert placed(with_things, params.replace(things=0))[0] == ("bottle clink", 0.0)  # off
 
 
+def test_a_lasting_lead_places_a_thing_only_where_the_built_in_things_compete():
+    """A bell the frame shares half and half with its place: never at the
+    threshold, ahead of every other sound for 3 s. With the built-in things
+    in the softmax (text ranking) that lead says "a thing with a sound" and
+    the bell is placed; without them any thing's nearest sound would lead,
+    so the lead does not count."""
+    from fractions import Fraction
+
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.placement.matching import match_film
+    from autofoley.records import Scene
+
+    rng = np.random.default_rng(3)
+    basis = np.linalg.qr(rng.normal(size=(16, 16)))[0]
+    bell, dog, place = basis[0], basis[1], basis[2]
+    sounds = [_bark("bell", "BELLS"), _bark("bark"), _bark("square", "AMBIENCE")]
+    sounds[2] = dataclasses.replace(sounds[2], kind="ambience")
+    index = LibraryIndex(sounds, ["bell", "bark", "square"],
+                         np.stack([bell, dog, place]).astype(np.float32),
+                         things=np.stack([basis[4], basis[5]]).astype(np.float32))
+    frames = np.stack([place + bell] * 30 + [place] * 30)
+    frames = (frames / np.linalg.norm(frames, axis=1, keepdims=True)).astype(np.float32)
+    params = SyncParams(temperature=0.05)
+
+    def placed(idx, p=params):
+        m = match_film(frames, 0.1, [Scene(0, 0.0, 6.0)], idx, p, Fraction(25), ambience=False)
+        return [(p.sound.description, round(p.start, 1), round(p.synced_end, 1))
+                for p in m.placements if p.role == "sfx"]
+
+    assert placed(index) == [("bell", 0.0, 3.0)]
+    assert placed(index, params.replace(sure_lead=0.0)) == []
+    assert placed(dataclasses.replace(index, things=None)) == []
+    assert placed(index, params.replace(things=0)) == []
+
+
 def test_built_in_things_leave_out_what_the_library_names():
     from autofoley.library.text_index import LibraryIndex
     from autofoley.library.things import THINGS, library_words, thing_sentences

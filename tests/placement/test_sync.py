@@ -8,6 +8,7 @@ from autofoley.placement.sync import (
     detect_events,
     find_runs,
     hysteresis_runs,
+    leaders,
     limit_overlap,
     merge_runs,
 )
@@ -102,3 +103,28 @@ def test_decoders_are_chosen_by_name():
                                          merge_ratio=0.0, min_event=0.3), step=0.1)
     assert [(e.first, e.stop) for e in hyst] == [(5, 25)]
     assert len(stable) == 4
+
+
+def test_a_lasting_lead_enters_below_the_threshold():
+    """A thing that holds 0.6 (the place takes the rest) and beats every other
+    sound for 2 s (sure_lead) is an event; for 1.5 s, or with a rival ahead of
+    it for a moment, or with the rule off, it is not."""
+    params = SyncParams(threshold=0.8, release=0.5)
+    series = np.zeros((60, 3))
+    series[10:30, 0] = 0.6
+    series[10:30, 1] = 0.2
+    events = detect_events(series, params, step=0.1)
+    assert [(e.candidate, e.first, e.stop) for e in events] == [(0, 10, 30)]
+    assert detect_events(series, params.replace(sure_lead=0.0), step=0.1) == []
+    short = series.copy()
+    short[25:30, 0] = 0.0
+    assert detect_events(short, params, step=0.1) == []
+    rival = series.copy()
+    rival[20, 2] = 0.7
+    assert detect_events(rival, params, step=0.1) == []
+
+
+def test_leaders_is_strict_and_a_lone_column_leads():
+    series = np.array([[0.5, 0.2], [0.3, 0.3], [0.1, 0.4]])
+    assert leaders(series).tolist() == [[True, False], [False, False], [False, True]]
+    assert leaders(series[:, :1]).all()
