@@ -76,7 +76,8 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
     """
     sfx_idx = index.of_kind("sfx")
     amb_idx = index.of_kind("ambience")
-    if params.things <= 0 or index.things is None or not len(index.things):
+    has_background = len(amb_idx) > 0 or (index.places is not None and len(index.places) > 0)
+    if not (_background_competes(params) and has_background and _things_join(index, params)):
         # A lasting lead says "a thing with a sound" only where the built-in
         # things compete (text ranking): without them a silent thing's nearest
         # sound leads as long as it is on screen (the demo's rock, with hybrid
@@ -146,10 +147,10 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     keys = index.vectors[cand]
     background = index.vectors[amb_idx] if len(amb_idx) or index.places is None \
         else index.places
-    use_bg = (params.background or params.score_mode == "vs_background") and len(background)
+    use_bg = _background_competes(params) and len(background)
     bg = background[scene_shortlist(frames, background, params.shortlist_k, window)] \
         if use_bg else background[:0]
-    if use_bg and params.things > 0 and index.things is not None and len(index.things):
+    if use_bg and _things_join(index, params):
         bg = np.concatenate([bg, index.things[scene_shortlist(frames, index.things, params.things,
                                                               window)]])
     temperature = params.temperature or CLIP_TEMPERATURE
@@ -162,6 +163,15 @@ def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_id
     if params.min_similarity > -1.0:
         series = np.where(frames @ keys.T >= params.min_similarity, series, 0.0)
     return series
+
+
+def _background_competes(params: SyncParams) -> bool:
+    return params.background or params.score_mode == "vs_background"
+
+
+def _things_join(index: LibraryIndex, params: SyncParams) -> bool:
+    """Whether the built-in things join a competing background (``sfx_series``)."""
+    return params.things > 0 and index.things is not None and len(index.things) > 0
 
 
 def frame_saw(events: list[Event], frame_series: np.ndarray, keys: list[str],
