@@ -93,12 +93,8 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
         if len(frames) == 0:
             continue
         if len(sfx_idx):
-            views = [frames] + ([regions.view(seg, r) for r in range(regions.count)]
-                                if regions is not None else [])
-            cand = sfx_idx[np.unique(np.concatenate([
-                scene_shortlist(v, index.vectors[sfx_idx], params.shortlist_k, window)
-                for v in views]))]
-            per_view = [sfx_series(v, index, cand, amb_idx, params, window) for v in views]
+            cand, per_view = scene_evidence(frames, regions, seg, index, sfx_idx, amb_idx, params,
+                                            window)
             series = np.max(per_view, axis=0)
             sounds = [index.entries[i] for i in cand]
             squares = np.max(per_view[1:], axis=0) if len(per_view) > 1 else per_view[0]
@@ -129,6 +125,20 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             placements += ambience_placements(scene, chosen, float(scores[0, 0]), fps,
                                               alternates=alternates)
     return Matches(assign_tracks(placements, fps), kept, weighed)
+
+
+def scene_evidence(frames: np.ndarray, regions: Regions | None, seg: slice, index: LibraryIndex,
+                   sfx_idx: np.ndarray, amb_idx: np.ndarray, params: SyncParams,
+                   window: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One scene's SFX candidates (library indices among ``sfx_idx``: the
+    union of every view's shortlist) and their (T, C) softmax scores in each
+    view: the whole frame (``frames``, the scene's segments ``seg``) first,
+    then each region."""
+    views = [frames] + ([regions.view(seg, r) for r in range(regions.count)]
+                        if regions is not None else [])
+    cand = sfx_idx[np.unique(np.concatenate([
+        scene_shortlist(v, index.vectors[sfx_idx], params.shortlist_k, window) for v in views]))]
+    return cand, [sfx_series(v, index, cand, amb_idx, params, window) for v in views]
 
 
 def sfx_series(frames: np.ndarray, index: LibraryIndex, cand: np.ndarray, amb_idx: np.ndarray,

@@ -1,0 +1,90 @@
+"""What the model lets any placement find: the perception ceiling.
+
+A placement decoder can only follow the model's evidence. An on-screen event
+is *seen* when, in one view (the whole frame, or one region), the event's
+sound class leads every other SFX candidate of its scene, and holds at least
+``release`` x ``threshold`` of the probability, on at least ``min_event``
+seconds of the event's span: what a continuing event must hold, and where
+the lasting lead may start one (placement/sync.py). A class is its files'
+summed probability, as a sound group is in placement; a file the library's
+truth gives no class (a distractor) is a rival of its own.
+
+An event the model never sees so cannot be placed right by following its
+evidence; one it sees and placement misses is placement's to win. So the
+figures of a world split into what the model bounds and what placement
+loses: ``bench/bench_ceiling.py`` prints both per world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from autofoley.evaluation.evaluate import LibraryTruth
+from autofoley.library.text_index import LibraryIndex
+from autofoley.placement.matching import scene_evidence
+from autofoley.placement.rank import scene_slices
+from autofoley.placement.regions import Regions
+from autofoley.placement.sync import SyncParams
+from autofoley.records import Scene
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """One sounding truth event and how long the model sees it."""
+
+    sound_class: str
+    start: float
+    end: float
+    seconds: float  # the most of its span one view sees it (leading, at the level)
+    view: int | None  # that view: 0 the whole frame, r + 1 region r; None if never
+    seen: bool  # seconds >= the minimum event
+
+
+def seen_events(vectors: np.ndarray, step: float, scenes: list[Scene], regions: Regions | None,
+                truth: dict, index: LibraryIndex, library: LibraryTruth,
+                params: SyncParams) -> list[SeenEvent]:
+    """Every sounding event of ``truth`` (a film's ground truth), in order,
+    with whether the model's evidence on the film's embeddings sees it."""
+    sfx_idx, amb_idx = index.of_kind("sfx"), index.of_kind("ambience")
+    window = max(1, int(round(params.shortlist_window / step)))
+    level = params.release * params.threshold
+    need = max(1, int(round(params.min_event / step)))
+    events = [e for e in truth.get("events", []) if e.get("sound_class")]
+    counts = np.zeros((len(events), 1 + (regions.count if regions is not None else 0)), np.int64)
+    for seg in scene_slices(scenes, len(vectors), step):
+        spans = [(n, max(_segment(e["start"], step), seg.start), min(_segment(e["end"], step), seg.stop))
+                 for n, e in enumerate(events)]
+        spans = [(n, lo, hi) for n, lo, hi in spans if hi > lo]
+        if not spans or not len(sfx_idx):
+            continue
+        cand, per_view = scene_evidence(vectors[seg], regions, seg, index, sfx_idx, amb_idx,
+                                        params, window)
+        classes = [library.lookup(str(index.entries[i].path)).get("sound_class")
+                   or f"file:{index.entries[i].key}" for i in cand]
+        names = sorted(set(classes))
+        members = np.array([[c == name for c in classes] for name in names], np.float64)  # (K, C)
+        for v, scores in enumerate(per_view):
+            by_class = scores @ members.T  # (T, K)
+            leader = by_class.argmax(axis=1)
+            top = by_class.max(axis=1)
+            for n, lo, hi in spans:
+                cls = events[n]["sound_class"]
+                if cls not in names:
+                    continue
+                k = names.index(cls)
+                rows = slice(lo - seg.start, hi - seg.start)
+                counts[n, v] += int(np.sum((leader[rows] == k) & (top[rows] >= level)))
+    out = []
+    for e, row in zip(events, counts):
+        best = int(row.argmax()) if row.size else 0
+        seconds = float(row[best]) * step if row.size else 0.0
+        out.append(SeenEvent(e["sound_class"], float(e["start"]), float(e["end"]), seconds,
+                             best if seconds > 0 else None, bool(row.size and row[best] >= need)))
+    return out
+
+
+def _segment(t, step: float) -> int:
+    """The first segment whose centre is at or after ``t`` seconds."""
+    return int(np.ceil(float(t) / step - 0.5 - 1e-9))

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""How much of each world's misses the model decides, and how much placement loses.
+
+For every world of ``bench_placement.py`` (the same films, models and
+libraries; written and trained on first use), in process on the cached
+embeddings (``score``'s cache: run bench_placement first, or this encodes),
+with the shipped defaults and text ranking:
+
+- **seen**: the sounding events the model's own evidence makes findable
+  (``autofoley.evaluation.ceiling``: the event's class leads every other SFX
+  class at release x threshold or more, in one view, for at least the
+  minimum event length);
+- **hits**: events placed right (the figure ``evaluate`` gives; this path
+  gives ``score``'s placements, README "Tuning reels"), and how many of them
+  were seen;
+- **seen, missed**: what placement loses of what the model sees;
+- **bound F1**: the F1 of placing every seen event right and nothing else,
+  the best any decoder that follows the model could do on that world.
+
+Prints a table and the load average; ``--json`` for machines.
+
+    python bench/bench_ceiling.py --worlds demo,reels,lab,labtune
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_placement import WORLDS, World, ensure_world, load, log  # noqa: E402
+
+
+def world_options(world: World) -> tuple[str, str | None, str | None]:
+    """(model, pretrained, frame fit) from the world's score flags."""
+    args = list(world.model_args)
+
+    def flag(name: str) -> str | None:
+        return args[args.index(name) + 1] if name in args else None
+
+    return flag("--clip-model"), flag("--clip-pretrained"), flag("--frame-fit")
+
+
+def measure(world: World) -> dict:
+    from autofoley.evaluation.ceiling import seen_events
+    from autofoley.evaluation.evaluate import LibraryTruth
+    from autofoley.evaluation.tune import evaluate_params, load_films
+    from autofoley.models.clip import load_clip
+    from autofoley.options import ScoreOptions
+    from autofoley.pipeline import Scorer
+
+    model, pretrained, fit = world_options(world)
+    scorer = Scorer(encoder=load_clip(model, pretrained, "cpu"),
+                    options=ScoreOptions(rank="text", frame_fit=fit, render=False, report=False))
+    _, index = scorer.library(world.library_dir, None, None)
+    films = load_films(scorer, sorted((world.root / "films").glob("*.mp4")), world.root / "truth")
+    library = LibraryTruth.load(world.library_truth)
+    params = scorer.options.sync
+    _, metrics = evaluate_params(films, index, library, params, ambience=False)
+    out = {"model": world.model, "events": 0, "seen": 0, "hits": 0, "placed": 0,
+           "hits_seen": 0, "seen_missed": 0, "seen_in_regions_only": 0, "films": {}}
+    for film in films:
+        m = metrics[film.name]
+        seen = seen_events(film.vectors, film.step, film.scenes, film.regions, film.truth, index,
+                           library, params)
+        missed = {(e["sound_class"], float(e["start"]), float(e["end"])) for e in m.missed}
+        hit = [(s.sound_class, s.start, s.end) not in missed for s in seen]
+        row = {"events": len(seen), "seen": sum(s.seen for s in seen), "hits": m.sfx_hits,
+               "placed": m.sfx_placed, "hits_seen": sum(h and s.seen for h, s in zip(hit, seen)),
+               "seen_missed": [f"{s.sound_class} {s.start:.1f}-{s.end:.1f}"
+                               for h, s in zip(hit, seen) if s.seen and not h],
+               "seen_in_regions_only": sum(1 for s in seen if s.seen and s.view != 0)}
+        out["films"][film.name] = row
+        for key in ("events", "seen", "hits", "placed", "hits_seen", "seen_in_regions_only"):
+            out[key] += row[key]
+        out["seen_missed"] += len(row["seen_missed"])
+    p = out["hits"] / out["placed"] if out["placed"] else 1.0
+    r = out["hits"] / out["events"] if out["events"] else 1.0
+    out["sfx_f1"] = 2 * p * r / (p + r) if p + r else 0.0
+    out["bound_f1"] = 2 * out["seen"] / (out["events"] + out["seen"]) if out["events"] else 1.0
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--worlds", default="demo,lab",
+                   help=f"comma-separated, of: {', '.join(WORLDS)} (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    args = p.parse_args(argv)
+    names = [w.strip() for w in args.worlds.split(",") if w.strip()]
+    bad = [n for n in names if n not in WORLDS]
+    if bad:
+        p.error(f"unknown world(s) {', '.join(bad)}; known: {', '.join(WORLDS)}")
+    # The shipped settings only: no user defaults from this machine's config.
+    os.environ["AUTOFOLEY_CONFIG"] = tempfile.mkdtemp(prefix="bench-ceiling-config-")
+    start_load, started = load(), time.perf_counter()
+    results = {}
+    for name in names:
+        ensure_world(WORLDS[name])
+        log(f"{name}: measuring")
+        results[name] = measure(WORLDS[name])
+    summary = {"worlds": results, "load_average_start": start_load, "load_average_end": load(),
+               "cpu_count": os.cpu_count(), "seconds": round(time.perf_counter() - started, 1)}
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    print("| world | model | events | seen by the model | hits (of them seen) | placed | "
+          "seen, missed | SFX F1 | bound F1 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, w in results.items():
+        print(f"| {name} | {w['model']} | {w['events']} | {w['seen']} ({w['seen_in_regions_only']} "
+              f"in a region only) | {w['hits']} ({w['hits_seen']}) | {w['placed']} | "
+              f"{w['seen_missed']} | {w['sfx_f1']:.3f} | {w['bound_f1']:.3f} |")
+    print(f"\nload average (1, 5, 15 min): {start_load} at start, {summary['load_average_end']} at "
+          f"end; {os.cpu_count()} CPUs; {summary['seconds']:.0f} s in all")
+    for name, w in results.items():
+        for film, row in w["films"].items():
+            if row["seen_missed"]:
+                print(f"{name} {film}: seen, missed: {', '.join(row['seen_missed'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

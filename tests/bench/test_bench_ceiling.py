@@ -1,0 +1,27 @@
+"""bench/bench_ceiling.py scores each world with the model and frame fit
+bench_placement gives it; lab5-strong is lab5's films with another model."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("bench_ceiling", ROOT / "bench" / "bench_ceiling.py")
+ceiling = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ceiling)
+
+
+def test_each_world_is_scored_with_its_own_model_and_fit():
+    worlds = ceiling.WORLDS
+    assert ceiling.world_options(worlds["demo"]) == ("autofoley-demo", None, None)
+    model, weights, fit = ceiling.world_options(worlds["lab"])
+    assert model.endswith("autofoley-lab.json") and weights.endswith("autofoley-lab.safetensors")
+    assert fit == "pad"
+
+
+def test_lab5_strong_is_lab5s_films_with_a_model_of_its_own_recipe():
+    lab5, strong = ceiling.WORLDS["lab5"], ceiling.WORLDS["lab5-strong"]
+    assert strong.root == lab5.root and strong.make == lab5.make
+    assert strong.weights != lab5.weights and strong.weights.parent.parent == lab5.root
+    recipe = strong.model_make
+    assert recipe[recipe.index("--train") + 1] == "45000" and recipe[recipe.index("--epochs") + 1] == "12"
+    assert recipe[recipe.index("--out") + 1] == str(strong.weights)
