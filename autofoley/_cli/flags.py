@@ -213,6 +213,10 @@ SYNC_FLAGS = {
                   "hysteresis: an event also starts below --threshold where a sound group "
                   "leads every other one for this many seconds, above the release level; "
                   "text ranking with the built-in things only (0: off)"),
+    "beside": ("--beside", non_negative,
+               "a second thing of an event's category (another UCS CatID) gets its own event "
+               "where one square sees it and another square the first thing, each clear of "
+               "the other, for this many seconds (0: off)"),
     "decoder": ("--decoder", choice("hysteresis", "verified", "stable"),
                 "events by hysteresis; by hysteresis entered lower and kept by a learnt rule "
                 "('verified': for a model weaker than the shipped ones); or Demarchi's "

@@ -15,6 +15,7 @@ import numpy as np
 
 from autofoley.library.text_index import LibraryIndex
 from autofoley.placement.beds import ambience_placements, assign_tracks, sfx_placements
+from autofoley.placement.beside import beside_events, catids
 from autofoley.placement.rank import (
     scene_shortlist,
     scene_slices,
@@ -23,7 +24,7 @@ from autofoley.placement.rank import (
     versus_background,
 )
 from autofoley.placement.regions import Regions, pan_keyframes, picture_edges
-from autofoley.placement.sync import Event, SyncParams, detect_events
+from autofoley.placement.sync import Event, SyncParams, detect_events, limit_overlap
 from autofoley.records import Placement, Scene
 
 # Used when the settings leave the temperature to a model that did not say
@@ -100,6 +101,11 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             squares = np.max(per_view[1:], axis=0) if len(per_view) > 1 else per_view[0]
             runs: list | None = [] if weigh else None
             events = grouped_events(series, sounds, params, step, used, (per_view[0], squares), runs)
+            if params.group_by == "category" and len(per_view) > 2:
+                events = limit_overlap(events + beside_events(
+                    events, series, per_view[1:], sounds, _group_keys(sounds, params),
+                    catids(sounds, index.vectors[cand]), params, step, pick, used),
+                    params.max_overlap, len(series))
             weighed += [WeighedRun((seg.start + first) * step, (seg.start + stop) * step,
                                    tuple(group), x, ok) for group, first, stop, x, ok in runs or ()]
             if regions is not None:

@@ -46,6 +46,10 @@ class SyncParams:
     # sure as one that crossed the threshold. Only where the built-in things
     # compete (matching.match_film): else a silent thing's nearest sound leads.
     sure_lead: float = 2.0
+    # A second thing of an event's category (another UCS CatID) gets its own
+    # event where one square sees it and another square the first thing, each
+    # clear of the other, for this many seconds (beside.py); 0: off.
+    beside: float = 2.0
     # "hysteresis"; "verified": hysteresis runs entered lower, kept by a learnt
     # rule (verify.py); "stable": Demarchi's threshold + stability runs.
     decoder: str = "hysteresis"

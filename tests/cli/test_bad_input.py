@@ -62,6 +62,7 @@ def _one_line(err: str, *needles: str) -> str:
     (["--temperature", "0"], "--temperature"),
     (["--max-overlap", "0"], "--max-overlap"),
     (["--sure-lead", "-1"], "--sure-lead"),
+    (["--beside", "-2"], "--beside"),
     (["--scene-threshold", "-5"], "--scene-threshold"),
     (["--batch-size", "0"], "--batch-size"),
     (["--min-similarity", "inf"], "--min-similarity"),
