@@ -48,7 +48,7 @@ def world_options(world: World) -> tuple[str, str | None, str | None]:
 
 
 def measure(world: World) -> dict:
-    from autofoley.evaluation.ceiling import seen_events
+    from autofoley.evaluation.ceiling import Ceiling, seen_events
     from autofoley.evaluation.evaluate import LibraryTruth
     from autofoley.evaluation.tune import evaluate_params, load_films
     from autofoley.models.clip import load_clip
@@ -63,28 +63,17 @@ def measure(world: World) -> dict:
     library = LibraryTruth.load(world.library_truth)
     params = scorer.options.sync
     _, metrics = evaluate_params(films, index, library, params, ambience=False)
-    out = {"model": world.model, "events": 0, "seen": 0, "hits": 0, "placed": 0,
-           "hits_seen": 0, "seen_missed": 0, "seen_in_regions_only": 0, "films": {}}
+    pooled, per_film = Ceiling(), {}
     for film in films:
-        m = metrics[film.name]
         seen = seen_events(film.vectors, film.step, film.scenes, film.regions, film.truth, index,
                            library, params)
-        missed = {(e["sound_class"], float(e["start"]), float(e["end"])) for e in m.missed}
-        hit = [(s.sound_class, s.start, s.end) not in missed for s in seen]
-        row = {"events": len(seen), "seen": sum(s.seen for s in seen), "hits": m.sfx_hits,
-               "placed": m.sfx_placed, "hits_seen": sum(h and s.seen for h, s in zip(hit, seen)),
-               "seen_missed": [f"{s.sound_class} {s.start:.1f}-{s.end:.1f}"
-                               for h, s in zip(hit, seen) if s.seen and not h],
-               "seen_in_regions_only": sum(1 for s in seen if s.seen and s.view != 0)}
-        out["films"][film.name] = row
-        for key in ("events", "seen", "hits", "placed", "hits_seen", "seen_in_regions_only"):
-            out[key] += row[key]
-        out["seen_missed"] += len(row["seen_missed"])
-    p = out["hits"] / out["placed"] if out["placed"] else 1.0
-    r = out["hits"] / out["events"] if out["events"] else 1.0
-    out["sfx_f1"] = 2 * p * r / (p + r) if p + r else 0.0
-    out["bound_f1"] = 2 * out["seen"] / (out["events"] + out["seen"]) if out["events"] else 1.0
-    return out
+        pooled.add(seen, metrics[film.name].missed)
+        per_film[film.name] = Ceiling().add(seen, metrics[film.name].missed).to_dict()
+    hits = sum(m.sfx_hits for m in metrics.values())
+    placed = sum(m.sfx_placed for m in metrics.values())
+    return {"model": world.model, **pooled.to_dict(), "placed": placed,
+            "sfx_f1": 2 * hits / (placed + pooled.events) if placed + pooled.events else 1.0,
+            "films": per_film}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, w in results.items():
         print(f"| {name} | {w['model']} | {w['events']} | {w['seen']} ({w['seen_in_regions_only']} "
               f"in a region only) | {w['hits']} ({w['hits_seen']}) | {w['placed']} | "
-              f"{w['seen_missed']} | {w['sfx_f1']:.3f} | {w['bound_f1']:.3f} |")
+              f"{len(w['seen_missed'])} | {w['sfx_f1']:.3f} | {w['bound_f1']:.3f} |")
     print(f"\nload average (1, 5, 15 min): {start_load} at start, {summary['load_average_end']} at "
           f"end; {os.cpu_count()} CPUs; {summary['seconds']:.0f} s in all")
     for name, w in results.items():

@@ -113,6 +113,13 @@ def test_tune_on_demo_films_never_worse_than_defaults(tmp_path, capsys):
     written = json.loads(out.read_text())
     assert written["sync"] == {**result["best"], "temperature": None}
     assert written["loss"] == result["best_loss"]
+    # What the model sees of the films' sounding events, at the best settings.
+    truth = [json.loads((DEMO / "truth" / f"{f}.json").read_text()) for f in ("city_traffic", "kitchen_ntsc")]
+    ceiling = result["ceiling"]
+    assert ceiling["events"] == sum(1 for t in truth for e in t["events"] if e.get("sound_class"))
+    assert ceiling["hits"] == sum(m["sfx_hits"] for m in result["best_metrics"].values())
+    assert 0 < ceiling["hits_seen"] <= ceiling["seen"] <= ceiling["events"]
+    assert len(ceiling["seen_missed"]) == ceiling["seen"] - ceiling["hits_seen"]
 
 
 def test_the_python_front_door_writes_what_the_cli_writes(tmp_path, capsys):

@@ -135,6 +135,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_tune(args) -> int:
+    from autofoley.evaluation.ceiling import Ceiling, seen_events
     from autofoley.evaluation.evaluate import LibraryTruth
     from autofoley.evaluation.tune import load_films, tune
     from autofoley.models.clip import load_clip
@@ -147,9 +148,15 @@ def cmd_tune(args) -> int:
         start = scorer.options.sync
         _, index = scorer.library(args.library, args.library_csv, reporter)
         films = load_films(scorer, args.films, args.truth, reporter)
+        library = LibraryTruth.load(args.library_truth)
         with reporter.stage("grid search") as update:
-            result = tune(films, index, LibraryTruth.load(args.library_truth), start,
-                          progress=update)
+            result = tune(films, index, library, start, progress=update)
+        # What the model lets any settings find, at the best ones: misses it
+        # never sees are the model's, not the settings'.
+        seen = Ceiling()
+        for f in films:
+            seen.add(seen_events(f.vectors, f.step, f.scenes, f.regions, f.truth, index, library,
+                                 result.best), result.best_metrics[f.name].missed)
     meta = {"model": encoder.spec.name, "model_identity": encoder.identity,
             "rank": scorer.options.rank, "audio_model": scorer.options.audio_model,
             "films": [str(f) for f in args.films], "loss": result.best_loss,
@@ -162,10 +169,11 @@ def cmd_tune(args) -> int:
         save_sync(model_defaults_path(encoder.spec.name, scorer.options.rank,
                                       scorer.options.audio_model), best, **meta)
     if args.json:
-        print_json({**result.to_dict(), "written": str(args.out)})
+        print_json({**result.to_dict(), "ceiling": seen.to_dict(), "written": str(args.out)})
     else:
         print(f"loss {result.start_loss:.4f} -> {result.best_loss:.4f} over {result.points} "
               f"settings; wrote {args.out}", file=sys.stderr)
         print(format_metrics(result.best_metrics))
+        print(f"at these settings {seen.summary()}")
     return 0
 

@@ -12,12 +12,13 @@ truth gives no class (a distractor) is a rival of its own.
 An event the model never sees so cannot be placed right by following its
 evidence; one it sees and placement misses is placement's to win. So the
 figures of a world split into what the model bounds and what placement
-loses: ``bench/bench_ceiling.py`` prints both per world.
+loses: ``bench/bench_ceiling.py`` prints both per world, and ``autofoley
+tune`` for the user's own films (``Ceiling``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -88,3 +89,49 @@ def seen_events(vectors: np.ndarray, step: float, scenes: list[Scene], regions: 
 def _segment(t, step: float) -> int:
     """The first segment whose centre is at or after ``t`` seconds."""
     return int(np.ceil(float(t) / step - 0.5 - 1e-9))
+
+
+@dataclass
+class Ceiling:
+    """A set of films' sounding events against what the model sees of them."""
+
+    events: int = 0
+    seen: int = 0
+    seen_in_regions_only: int = 0
+    hits: int = 0  # events placed right
+    hits_seen: int = 0  # ... of them seen
+    seen_missed: list[SeenEvent] = field(default_factory=list)
+
+    @property
+    def bound_f1(self) -> float:
+        """The F1 of placing every seen event right and nothing else."""
+        return 2 * self.seen / (self.events + self.seen) if self.events else 1.0
+
+    def add(self, seen: list[SeenEvent], missed: list[dict]) -> "Ceiling":
+        """Count one film: its ``seen_events`` and the truth events its
+        placement missed (``Metrics.missed``)."""
+        lost = {(e["sound_class"], float(e["start"]), float(e["end"])) for e in missed}
+        for s in seen:
+            hit = (s.sound_class, s.start, s.end) not in lost
+            self.events += 1
+            self.seen += s.seen
+            self.seen_in_regions_only += s.seen and s.view != 0
+            self.hits += hit
+            self.hits_seen += hit and s.seen
+            if s.seen and not hit:
+                self.seen_missed.append(s)
+        return self
+
+    def to_dict(self) -> dict:
+        return {"events": self.events, "seen": self.seen,
+                "seen_in_regions_only": self.seen_in_regions_only, "hits": self.hits,
+                "hits_seen": self.hits_seen, "bound_f1": self.bound_f1,
+                "seen_missed": [f"{s.sound_class} {s.start:.2f}-{s.end:.2f}"
+                                for s in self.seen_missed]}
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (f"the model sees {self.seen} of {self.events} sounding events "
+                f"({self.seen_in_regions_only} in a square only); placed right: {self.hits} "
+                f"({self.hits_seen} of them seen); seen but missed: {len(self.seen_missed)}; "
+                f"F1 if every seen event were placed and nothing else: {self.bound_f1:.3f}")
