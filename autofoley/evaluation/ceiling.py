@@ -9,7 +9,7 @@ the lasting lead may start one (placement/sync.py). A class is its files'
 summed probability, as a sound group is in placement; a file the library's
 truth gives no class (a distractor) is a rival of its own.
 
-An event the model never sees so cannot be placed right by following its
+An event the model never sees cannot be placed right by following its
 evidence; one it sees and placement misses is placement's to win. So the
 figures of a world split into what the model bounds and what placement
 loses: ``bench/bench_ceiling.py`` prints both per world, and ``autofoley
@@ -55,8 +55,8 @@ def seen_events(vectors: np.ndarray, step: float, scenes: list[Scene], regions: 
     events = [e for e in truth.get("events", []) if e.get("sound_class")]
     counts = np.zeros((len(events), 1 + (regions.count if regions is not None else 0)), np.int64)
     for seg in scene_slices(scenes, len(vectors), step):
-        spans = [(n, max(_segment(e["start"], step), seg.start), min(_segment(e["end"], step), seg.stop))
-                 for n, e in enumerate(events)]
+        spans = [(n, max(_segment(e["start"], step), seg.start),
+                  min(_segment(e["end"], step), seg.stop)) for n, e in enumerate(events)]
         spans = [(n, lo, hi) for n, lo, hi in spans if hi > lo]
         if not spans or not len(sfx_idx):
             continue

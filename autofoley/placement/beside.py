@@ -23,6 +23,7 @@ candidate of its category, by key, that has one.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Callable
 
 import numpy as np
 
@@ -50,13 +51,14 @@ def catids(sounds: list, keys: np.ndarray) -> list[str]:
 
 def beside_events(events: list[Event], series: np.ndarray, squares: list[np.ndarray],
                   sounds: list, groups: list[str], ids: list[str], params: SyncParams,
-                  step: float, pick, used: Counter) -> list[Event]:
+                  step: float, pick: Callable, used: Counter) -> list[Event]:
     """The events of second things beside ``events`` (placed, one per group
     at a time): for each, runs where the squares (``squares``: each a (T, C)
     score series over the same columns as ``series``) see another CatID of
     its group (``groups``, ``ids``: each column's) apart from its own. Each
-    new event's file is chosen by ``pick(means, keys, params, used)`` among
-    that CatID's files, and ``used`` is updated."""
+    new event's file is chosen by ``pick(means, keys, params, used)``
+    (matching.pick, passed in: matching calls this module) among that
+    CatID's files, and ``used`` is updated."""
     if len(squares) < 2 or params.beside <= 0 or not events:
         return []
     names = sorted(set(ids))
@@ -70,7 +72,8 @@ def beside_events(events: list[Event], series: np.ndarray, squares: list[np.ndar
         own = names.index(ids[e.candidate])
         span = slice(e.first, e.stop)
         for k, name in enumerate(names):
-            cols = [c for c in range(len(sounds)) if ids[c] == name and groups[c] == groups[e.candidate]]
+            cols = [c for c in range(len(sounds))
+                    if ids[c] == name and groups[c] == groups[e.candidate]]
             if k == own or not cols:
                 continue
             sees = [(_leads(b[span], k, own, level), _leads(b[span], own, k, level)) for b in by_id]
