@@ -14,8 +14,9 @@ a change chosen on the tuning reels, under ``bench/out/reels-22-30``;
 ``lab2``, ``lab3``, ``lab4``, ``lab5`` and ``labtune``: the lab world's generator with
 seed 1 (2, 4, 5, 3) and a lab model trained with seed 8 (9, 11, 12, 10), written and
 trained under ``bench/out/NAME`` on first use, about 17 min each; ``labtune`` is for
-choosing on, the others for measuring; ``lab5-strong``: lab5's films with a lab model
-trained on 3 x the pictures for 1.5 x the epochs, about 45 min)
+choosing on, the others for measuring; ``lab5-strong`` and ``lab6-strong``: lab5's
+(lab6's: seed 6, model seed 13) films with a lab model trained on 3 x the pictures for
+1.5 x the epochs, about 45 min)
 and each of its films,
 it runs
 
@@ -156,8 +157,10 @@ WORLDS["lab5"] = lab_world("lab5", 5, 12)
 # lab5's films and library with a stronger lab model (3 x the pictures, 1.5 x
 # the epochs, fixed before either lab5 model was measured): whether placement's
 # figures follow what the model sees. Never a held-out figure.
-WORLDS["lab5-strong"] = lab_world("lab5-strong", 5, 12, root="lab5",
-                                  recipe=("--train", "45000", "--epochs", "12"))
+STRONG = ("--train", "45000", "--epochs", "12")
+WORLDS["lab5-strong"] = lab_world("lab5-strong", 5, 12, root="lab5", recipe=STRONG)
+# A second such world, made once lab5-strong had been looked into (tenth session).
+WORLDS["lab6-strong"] = lab_world("lab6-strong", 6, 13, root="lab6", recipe=STRONG)
 # A lab-like world to choose on (the demo world files one sound class per
 # category and so never shows two ANIMALS at once); its figures are tuning
 # figures, never reported as held out.
@@ -379,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated: demo, lab, reels (the demo world's tuning reels, written "
                         "on first use), lab2, lab3, lab4, lab5, labtune (the lab world with other "
                         "seeds and another lab model, written and trained on first use; labtune is "
-                        "for choosing on), lab5-strong (lab5 with a stronger model) "
+                        "for choosing on), lab5-strong, lab6-strong (lab5's and lab6's films "
+                        "with a stronger lab model) "
                         "(default: %(default)s)")
     p.add_argument("--reel-seeds", default=None, metavar="SEEDS",
                    help="the reels world's films: reels of these seeds (e.g. 22-30 or 13,14,15), not "

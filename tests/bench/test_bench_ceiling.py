@@ -25,3 +25,14 @@ def test_lab5_strong_is_lab5s_films_with_a_model_of_its_own_recipe():
     recipe = strong.model_make
     assert recipe[recipe.index("--train") + 1] == "45000" and recipe[recipe.index("--epochs") + 1] == "12"
     assert recipe[recipe.index("--out") + 1] == str(strong.weights)
+
+
+def _recipe(world) -> tuple:
+    """The training flags between the seed and the output path."""
+    return world.model_make[world.model_make.index("--train"):world.model_make.index("--out")]
+
+
+def test_the_strong_worlds_share_one_recipe():
+    five, six = ceiling.WORLDS["lab5-strong"], ceiling.WORLDS["lab6-strong"]
+    assert six.root != five.root and six.make[-1] == "6"
+    assert _recipe(five) == _recipe(six) == ("--train", "45000", "--epochs", "12")
