@@ -50,6 +50,7 @@ def world_options(world: World) -> tuple[str, str | None, str | None]:
 def measure(world: World) -> dict:
     from autofoley.evaluation.ceiling import Ceiling, seen_events
     from autofoley.evaluation.evaluate import LibraryTruth
+    from autofoley.evaluation.evaluate import pooled as pooled_metrics
     from autofoley.evaluation.tune import evaluate_params, load_films
     from autofoley.models.clip import load_clip
     from autofoley.options import ScoreOptions
@@ -63,17 +64,15 @@ def measure(world: World) -> dict:
     library = LibraryTruth.load(world.library_truth)
     params = scorer.options.sync
     _, metrics = evaluate_params(films, index, library, params, ambience=False)
-    pooled, per_film = Ceiling(), {}
+    ceiling, per_film = Ceiling(), {}
     for film in films:
         seen = seen_events(film.vectors, film.step, film.scenes, film.regions, film.truth, index,
                            library, params)
-        pooled.add(seen, metrics[film.name].missed)
+        ceiling.add(seen, metrics[film.name].missed)
         per_film[film.name] = Ceiling().add(seen, metrics[film.name].missed).to_dict()
-    hits = sum(m.sfx_hits for m in metrics.values())
-    placed = sum(m.sfx_placed for m in metrics.values())
-    return {"model": world.model, **pooled.to_dict(), "placed": placed,
-            "sfx_f1": 2 * hits / (placed + pooled.events) if placed + pooled.events else 1.0,
-            "films": per_film}
+    overall = pooled_metrics(list(metrics.values()))
+    return {"model": world.model, **ceiling.to_dict(), "placed": overall.sfx_placed,
+            "sfx_f1": overall.sfx_f1, "films": per_film}
 
 
 def main(argv: list[str] | None = None) -> int:

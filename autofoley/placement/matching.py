@@ -101,11 +101,12 @@ def match_film(vectors: np.ndarray, step: float, scenes: list[Scene], index: Lib
             squares = np.max(per_view[1:], axis=0) if len(per_view) > 1 else per_view[0]
             runs: list | None = [] if weigh else None
             events = grouped_events(series, sounds, params, step, used, (per_view[0], squares), runs)
-            if params.group_by == "category" and len(per_view) > 2:
-                events = limit_overlap(events + beside_events(
-                    events, series, per_view[1:], sounds, _group_keys(sounds, params),
-                    catids(sounds, index.vectors[cand]), params, step, pick, used),
-                    params.max_overlap, len(series))
+            if events and params.beside > 0 and params.group_by == "category" and len(per_view) > 2:
+                extra = beside_events(events, series, per_view[1:], sounds,
+                                      _group_keys(sounds, params),
+                                      catids(sounds, index.vectors[cand]), params, step, pick, used)
+                if extra:
+                    events = limit_overlap(events + extra, params.max_overlap, len(series))
             weighed += [WeighedRun((seg.start + first) * step, (seg.start + stop) * step,
                                    tuple(group), x, ok) for group, first, stop, x, ok in runs or ()]
             if regions is not None:

@@ -76,3 +76,38 @@ def test_a_legacy_name_takes_the_catid_of_its_nearest_tagged_file():
     ids = catids([SOUNDS[0], SOUNDS[2], legacy, other], keys)
     assert ids[:3] == ["TOOLSaw", "TOOLHmr", "TOOLHmr"]
     assert ids[3].startswith("#")  # no CatID and none in its category: alone
+
+
+def test_scoring_a_film_places_the_hammer_the_left_square_sees():
+    """Through match_film: the whole frame sees the saw, the left square a
+    hammer, the right square the saw; the hammer is heard only with beside on."""
+    import dataclasses
+    from fractions import Fraction
+
+    from autofoley.library.text_index import LibraryIndex
+    from autofoley.placement.matching import match_film
+    from autofoley.placement.regions import Regions
+    from autofoley.records import Scene
+
+    rng = np.random.default_rng(5)
+    saw, hammer, place = np.linalg.qr(rng.normal(size=(16, 16)))[0][:3]
+    ambience = dataclasses.replace(_tool("workshop", ""), category="AMBIENCE", kind="ambience")
+    sounds = SOUNDS + [ambience]
+    keys = np.stack([saw, saw, hammer, hammer, place]).astype(np.float32)
+    index = LibraryIndex(sounds, [s.description for s in sounds], keys)
+
+    def unit(v):
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    frames = np.stack([unit(0.3 * place + saw)] * 60)
+    squares = np.stack([np.stack([unit(0.3 * place + hammer), unit(0.3 * place + saw)])] * 6)
+    regions = Regions(squares, np.arange(60) // 10, np.array([0.25, 0.75]))
+
+    def placed(params):
+        m = match_film(frames, 0.1, [Scene(0, 0.0, 6.0)], index, params, Fraction(25),
+                       ambience=False, regions=regions)
+        return sorted({p.sound.cat_id for p in m.placements if p.role == "sfx"})
+
+    params = SyncParams(temperature=0.05)
+    assert placed(params) == ["TOOLHmr", "TOOLSaw"]
+    assert placed(params.replace(beside=0.0)) == ["TOOLSaw"]
