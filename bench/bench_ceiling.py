@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_placement import WORLDS, World, ensure_world, load, log  # noqa: E402
+from bench_placement import SEEDS, WORLDS, World, ensure_world, load, log, reels_world  # noqa: E402
 
 
 def world_options(world: World) -> tuple[str, str | None, str | None]:
@@ -79,20 +79,28 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worlds", default="demo,lab",
                    help=f"comma-separated, of: {', '.join(WORLDS)} (default: %(default)s)")
+    p.add_argument("--reel-seeds", default=None, metavar="SEEDS",
+                   help="the reels world's films: reels of these seeds (e.g. 37-42), as "
+                        "bench_placement.py's flag")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     args = p.parse_args(argv)
     names = [w.strip() for w in args.worlds.split(",") if w.strip()]
     bad = [n for n in names if n not in WORLDS]
     if bad:
         p.error(f"unknown world(s) {', '.join(bad)}; known: {', '.join(WORLDS)}")
+    worlds = dict(WORLDS)
+    if args.reel_seeds is not None:
+        if not SEEDS.match(args.reel_seeds):
+            p.error(f"--reel-seeds {args.reel_seeds!r}: give seeds like 37-42 or 13,14,15")
+        worlds["reels"] = reels_world(args.reel_seeds)
     # The shipped settings only: no user defaults from this machine's config.
     os.environ["AUTOFOLEY_CONFIG"] = tempfile.mkdtemp(prefix="bench-ceiling-config-")
     start_load, started = load(), time.perf_counter()
     results = {}
     for name in names:
-        ensure_world(WORLDS[name])
+        ensure_world(worlds[name])
         log(f"{name}: measuring")
-        results[name] = measure(WORLDS[name])
+        results[worlds[name].name] = measure(worlds[name])
     summary = {"worlds": results, "load_average_start": start_load, "load_average_end": load(),
                "cpu_count": os.cpu_count(), "seconds": round(time.perf_counter() - started, 1)}
     if args.json:

@@ -36,3 +36,17 @@ def test_the_strong_worlds_share_one_recipe():
     five, six = ceiling.WORLDS["lab5-strong"], ceiling.WORLDS["lab6-strong"]
     assert six.root != five.root and six.make[-1] == "6"
     assert _recipe(five) == _recipe(six) == ("--train", "45000", "--epochs", "12")
+
+
+def test_reel_seeds_measure_those_reels(monkeypatch, capsys):
+    import pytest
+
+    seen = []
+    monkeypatch.setattr(ceiling, "ensure_world", lambda world: None)
+    monkeypatch.setattr(ceiling, "measure", lambda world: seen.append(world) or {"model": "m"})
+    assert ceiling.main(["--worlds", "reels", "--reel-seeds", "37-42", "--json"]) == 0
+    assert [w.name for w in seen] == ["reels-37-42"]
+    assert seen[0].root.name == "reels-37-42" and seen[0].make[-2:] == ("--reel-seeds", "37-42")
+    with pytest.raises(SystemExit) as bad:
+        ceiling.main(["--worlds", "reels", "--reel-seeds", "x"])
+    assert bad.value.code == 2 and "--reel-seeds" in capsys.readouterr().err
