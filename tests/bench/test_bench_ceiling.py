@@ -4,6 +4,8 @@ bench_placement gives it; lab5-strong is lab5's films with another model."""
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("bench_ceiling", ROOT / "bench" / "bench_ceiling.py")
 ceiling = importlib.util.module_from_spec(_spec)
@@ -39,8 +41,6 @@ def test_the_strong_worlds_share_one_recipe():
 
 
 def test_reel_seeds_measure_those_reels(monkeypatch, capsys):
-    import pytest
-
     seen = []
     monkeypatch.setattr(ceiling, "ensure_world", lambda world: None)
     monkeypatch.setattr(ceiling, "measure", lambda world: seen.append(world) or {"model": "m"})
