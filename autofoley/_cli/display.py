@@ -57,6 +57,11 @@ def format_metrics(rows: dict) -> str:
     if last is not None and last.false_positives:
         causes = ", ".join(f"{n} {c}" for c, n in sorted(last.causes.items(), key=lambda x: -x[1]))
         lines.append(f"false positives{' (all films)' if len(rows) > 1 else ''}: {causes}")
+        if last.confusions:
+            shown = ", ".join(f"{n} {a} over {b}" for a, b, n in last.confusions[:6])
+            more = len(last.confusions) - 6
+            lines.append(f"wrong sounds, placed over the thing on screen: {shown}"
+                         + (f" (and {more} more pairs)" if more > 0 else ""))
     return "\n".join(lines)
 
 

@@ -25,7 +25,11 @@ wrong: ``wrong sound`` (over an on-screen object that sounds otherwise),
 ``second sound`` (another clip on an object already heard), ``misaligned``
 (the right class and object, IoU under 0.3), ``silent object`` (over objects
 that make no sound), ``distractor`` (a sound with no picture at all),
-``nothing on screen``.
+``nothing on screen``. A wrong sound also names the sound class of the
+thing it was laid over (``over``), so that ``confusions`` can say which
+things the model reads as which: a placement that follows the model cannot
+refuse a confusion it is sure of, but the user can see it (and retrain the
+model or retag the library).
 """
 
 from __future__ import annotations
@@ -81,9 +85,22 @@ class Metrics:
             out[fp.get("cause", "?")] = out.get(fp.get("cause", "?"), 0) + 1
         return out
 
+    @property
+    def confusions(self) -> list[tuple[str, str, int]]:
+        """(placed sound class, the class of the thing under it, count) of
+        the wrong sounds, the commonest first."""
+        out: dict[tuple[str, str], int] = {}
+        for fp in self.false_positives:
+            if fp.get("cause") == "wrong sound" and fp.get("over"):
+                key = (str(fp.get("sound_class")), str(fp["over"]))
+                out[key] = out.get(key, 0) + 1
+        return [(a, b, n) for (a, b), n in sorted(out.items(), key=lambda x: (-x[1], x[0]))]
+
     def to_dict(self) -> dict:
         return {**{k: (None if isinstance(v, float) and np.isnan(v) else v)
-                   for k, v in asdict(self).items()}, "false_positive_causes": self.causes}
+                   for k, v in asdict(self).items()}, "false_positive_causes": self.causes,
+                "confusions": [{"placed": a, "over": b, "count": n}
+                               for a, b, n in self.confusions]}
 
 
 class LibraryTruth:
@@ -166,6 +183,8 @@ def evaluate_placements(placed: list[Placed], cuts: list[float], truth: dict,
     matched = {j for j in used_p.values()}
     for fp in false_pos:
         fp["cause"] = _cause(fp, events, positives, matched, library)
+        if fp["cause"] == "wrong sound":
+            fp["over"] = _under(fp, positives)
     # Detection: any overlap with an on-screen object of the sound's class.
     over = [[j for j, e in enumerate(positives)
              if library.lookup(p.file).get("sound_class") == e["sound_class"]
@@ -179,6 +198,14 @@ def evaluate_placements(placed: list[Placed], cuts: list[float], truth: dict,
                    float(np.median(onsets)) if onsets else float("nan"),
                    _ambience_accuracy(placed, truth, library), hits, len(sfx), len(positives),
                    false_pos, missed, det_p, det_r, f1(det_p, det_r), det_hits, found)
+
+
+def _under(fp: dict, positives: list[dict]) -> str:
+    """The sound class of the sounding event a placed SFX overlaps most."""
+    def overlap(e: dict) -> float:
+        return min(fp["end"], float(e["end"])) - max(fp["start"], float(e["start"]))
+
+    return max(positives, key=overlap)["sound_class"]
 
 
 def _cause(fp: dict, events: list[dict], positives: list[dict], matched: set[int],

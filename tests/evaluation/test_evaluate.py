@@ -159,6 +159,9 @@ def test_detection_and_false_positive_causes_hand_computed():
     assert (m.detection_hits, m.detection_found) == (3, 2)
     assert m.detection_precision == pytest.approx(3 / 7) and m.detection_recall == 1.0
     assert m.to_dict()["false_positive_causes"]["distractor"] == 1
+    # The wrong sound names what it was laid over: a bell over the dog.
+    assert m.confusions == [("bell", "dog", 1)]
+    assert m.to_dict()["confusions"] == [{"placed": "bell", "over": "dog", "count": 1}]
 
 
 def test_pooled_totals_weigh_films_by_their_events():
@@ -193,3 +196,16 @@ def test_tune_reports_the_ambience_figure_evaluate_reports():
     result = tune(films, index, LIB, SyncParams(), {"threshold": [0.1, 0.3]})
     assert result.best_metrics["f"].ambience_accuracy == 1.0
     assert result.start_metrics["f"].ambience_accuracy == 1.0
+
+
+def test_evaluate_prints_which_things_got_which_wrong_sounds():
+    from autofoley._cli.display import format_metrics
+    from autofoley.evaluation.evaluate import pooled
+
+    wrong = [Placed("/lib/Bells/bell1.wav", 1.0, 2.0, "sfx")]  # a bell over the dog
+    films = {f"f{i}": evaluate_placements(wrong, [5.0, 10.0], TRUTH, LIB) for i in range(3)}
+    films["all"] = pooled(list(films.values()))
+    assert films["all"].confusions == [("bell", "dog", 3)]
+    text = format_metrics(films)
+    assert "false positives (all films): 3 wrong sound" in text
+    assert "wrong sounds, placed over the thing on screen: 3 bell over dog" in text
