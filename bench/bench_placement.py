@@ -335,6 +335,13 @@ def overall(rows: list[Row]) -> dict:
                 causes[cause] = causes.get(cause, 0) + int(n)
         out["false_positive_causes"] = dict(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])))
         out["distractors_placed"] = causes.get("distractor", 0)
+        # Which things got which wrong sounds (evaluate --json "confusions").
+        pairs: dict[tuple[str, str], int] = {}
+        for m in ok:
+            for c in m.get("confusions") or ():
+                pairs[(c["placed"], c["over"])] = pairs.get((c["placed"], c["over"]), 0) + c["count"]
+        out["confusions"] = [{"placed": a, "over": b, "count": n} for (a, b), n in
+                             sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))]
     return out
 
 
@@ -367,6 +374,10 @@ def table(world: World, rank: str, rows: list[Row]) -> str:
     if "false_positive_causes" in pooled:
         causes = ", ".join(f"{n} {c}" for c, n in pooled["false_positive_causes"].items()) or "none"
         lines.append(f"false positives (all films): {causes}")
+    if pooled.get("confusions"):
+        shown = ", ".join(f"{c['count']} {c['placed']} over {c['over']}"
+                          for c in pooled["confusions"][:6])
+        lines.append(f"wrong sounds, placed over the thing on screen: {shown}")
     return "\n".join(lines)
 
 
