@@ -40,11 +40,18 @@ def progress(args, reporter=None) -> Iterator[NullReporter]:
         yield reporter
 
 
-def format_metrics(rows: dict) -> str:
-    """Placement figures per film, as ``evaluate`` and ``tune`` print them,
-    then what the false positives were."""
+def format_metrics(films: dict) -> str:
+    """Placement figures per film (``films``: name -> Metrics), as
+    ``evaluate`` and ``tune`` print them, with their pooled total when there
+    are several, then what the total's false positives were."""
+    from autofoley.evaluation.evaluate import pooled
+
     def num(v, fmt="{:.2f}"):
         return "-" if v != v else fmt.format(v)
+
+    rows = dict(films)
+    if len(rows) > 1:
+        rows[f"all ({len(rows)} films)"] = pooled(list(films.values()))
 
     head = (f"{'film':<24} {'cut F1':>7} {'SFX P':>7} {'SFX R':>7} {'SFX F1':>7} {'det F1':>7} "
             f"{'onset':>7} {'amb':>6}")

@@ -124,11 +124,10 @@ def cmd_evaluate(args) -> int:
         truth = args.truth / f"{timeline.stem}.json" if args.truth.is_dir() else args.truth
         rows[timeline.stem if timeline.stem not in rows else str(timeline)] = \
             evaluate_timeline(timeline, truth, args.library_truth)
-    if len(rows) > 1:
-        rows[f"all ({len(rows)} films)"] = pooled(list(rows.values()))
     if args.json:
+        total = {f"all ({len(rows)} films)": pooled(list(rows.values()))} if len(rows) > 1 else {}
         print_json(next(iter(rows.values())).to_dict() if len(rows) == 1 else
-                   {name: m.to_dict() for name, m in rows.items()})
+                   {name: m.to_dict() for name, m in {**rows, **total}.items()})
         return 0
     print(format_metrics(rows))
     return 0
