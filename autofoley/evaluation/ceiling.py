@@ -25,7 +25,7 @@ import numpy as np
 from autofoley.evaluation.evaluate import LibraryTruth
 from autofoley.library.text_index import LibraryIndex
 from autofoley.placement.matching import scene_evidence
-from autofoley.placement.rank import scene_slices
+from autofoley.placement.rank import first_segment, label_matrix, scene_slices
 from autofoley.placement.regions import Regions
 from autofoley.placement.sync import SyncParams
 from autofoley.records import Scene
@@ -55,8 +55,8 @@ def seen_events(vectors: np.ndarray, step: float, scenes: list[Scene], regions: 
     events = [e for e in truth.get("events", []) if e.get("sound_class")]
     counts = np.zeros((len(events), 1 + (regions.count if regions is not None else 0)), np.int64)
     for seg in scene_slices(scenes, len(vectors), step):
-        spans = [(n, max(_segment(e["start"], step), seg.start),
-                  min(_segment(e["end"], step), seg.stop)) for n, e in enumerate(events)]
+        spans = [(n, max(first_segment(e["start"], step), seg.start),
+                  min(first_segment(e["end"], step), seg.stop)) for n, e in enumerate(events)]
         spans = [(n, lo, hi) for n, lo, hi in spans if hi > lo]
         if not spans or not len(sfx_idx):
             continue
@@ -64,8 +64,7 @@ def seen_events(vectors: np.ndarray, step: float, scenes: list[Scene], regions: 
                                         params, window)
         classes = [library.lookup(str(index.entries[i].path)).get("sound_class")
                    or f"file:{index.entries[i].key}" for i in cand]
-        names = sorted(set(classes))
-        members = np.array([[c == name for c in classes] for name in names], np.float64)  # (K, C)
+        names, members = label_matrix(classes)  # (K, C)
         for v, scores in enumerate(per_view):
             by_class = scores @ members.T  # (T, K)
             leader = by_class.argmax(axis=1)
@@ -84,11 +83,6 @@ def seen_events(vectors: np.ndarray, step: float, scenes: list[Scene], regions: 
         out.append(SeenEvent(e["sound_class"], float(e["start"]), float(e["end"]), seconds,
                              best if seconds > 0 else None, bool(row.size and row[best] >= need)))
     return out
-
-
-def _segment(t, step: float) -> int:
-    """The first segment whose centre is at or after ``t`` seconds."""
-    return int(np.ceil(float(t) / step - 0.5 - 1e-9))
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from autofoley.placement.rank import label_matrix
 from autofoley.placement.sync import Event, SyncParams, hysteresis_runs, merge_runs
 
 # In the square that sees one thing, the other thing's share is under this
@@ -61,8 +62,7 @@ def beside_events(events: list[Event], series: np.ndarray, squares: list[np.ndar
     CatID's files, and ``used`` is updated."""
     if len(squares) < 2 or params.beside <= 0 or not events:
         return []
-    names = sorted(set(ids))
-    members = np.array([[c == n for c in ids] for n in names], np.float64)  # (K, C)
+    names, members = label_matrix(ids)  # (K, C)
     by_id = [sq @ members.T for sq in squares]  # (T, K) per square
     level = params.release * params.threshold
     need = max(1, int(round(params.beside / step)))

@@ -88,11 +88,23 @@ def versus_background(frames: np.ndarray, keys: np.ndarray, background: np.ndarr
     return es / (es + np.exp(b[:, :, None] - m[:, None, :]).sum(axis=1))
 
 
+def label_matrix(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct labels of score columns, sorted, and the (K, C) 0/1
+    matrix whose product with a (T, C) series sums each label's columns."""
+    names = sorted(set(labels))
+    return names, np.array([[c == n for c in labels] for n in names], np.float64)
+
+
+def first_segment(t: float, step: float) -> int:
+    """The first segment (of ``step`` seconds) whose centre is at or after
+    ``t`` seconds."""
+    return int(np.ceil(float(t) / step - 0.5 - 1e-9))
+
+
 def scene_slices(scenes: list[Scene], n_segments: int, step: float) -> list[slice]:
     """Segment index range of each scene: the segments whose centre falls in it."""
     out = []
     for s in scenes:
-        lo = int(np.ceil(s.start / step - 0.5 - 1e-9))
-        hi = int(np.ceil(s.end / step - 0.5 - 1e-9))
+        lo, hi = first_segment(s.start, step), first_segment(s.end, step)
         out.append(slice(max(lo, 0), min(max(hi, lo), n_segments)))
     return out

@@ -33,6 +33,8 @@ from typing import Callable
 
 import numpy as np
 
+from autofoley.placement.rank import first_segment
+
 THUMB = 32  # thumbnail side, pixels
 STILL_LEVEL = 16  # of 255: a pixel changed by more than this is a change, not coding noise
 STILL_MEAN = 1.0  # of 255: a still's mean change (coding noise is well under it)
@@ -66,7 +68,7 @@ DENSE = SparsePlan(coarse=1)
 def cut_segments(scenes, step: float) -> frozenset[int]:
     """Segment index where each scene after the first starts (the first
     segment whose centre is in it, as ``rank.scene_slices`` counts)."""
-    return frozenset(int(np.ceil(s.start / step - 0.5 - 1e-9)) for s in scenes[1:])
+    return frozenset(first_segment(s.start, step) for s in scenes[1:])
 
 
 def thumbnails(pixels: np.ndarray) -> np.ndarray:
