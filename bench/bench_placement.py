@@ -11,8 +11,8 @@ world's three tuning reels, ``make_demo.py --reels``, written under
 ``bench/out/reels`` on first use and scored with the demo library and model;
 ``--reel-seeds 22-30`` takes reels of other seeds instead, fresh films to check
 a change chosen on the tuning reels, under ``bench/out/reels-22-30``;
-``lab2``, ``lab3``, ``lab4``, ``lab5`` and ``labtune``: the lab world's generator with
-seed 1 (2, 4, 5, 3) and a lab model trained with seed 8 (9, 11, 12, 10), written and
+``lab2``, ``lab3``, ``lab4``, ``lab5``, ``lab7`` and ``labtune``: the lab world's generator
+with seed 1 (2, 4, 5, 7, 3) and a lab model trained with seed 8 (9, 11, 12, 14, 10), written and
 trained under ``bench/out/NAME`` on first use, about 17 min each; ``labtune`` is for
 choosing on, the others for measuring; ``lab5-strong`` and ``lab6-strong``: lab5's
 (lab6's: seed 6, model seed 13) films with a lab model trained on 3 x the pictures for
