@@ -11,7 +11,7 @@ with the shipped defaults and text ranking:
   class at release x threshold or more, in one view, for at least the
   minimum event length);
 - **hits**: events placed right (the figure ``evaluate`` gives; this path
-  gives ``score``'s placements, README "Tuning reels"), and how many of them
+  gives ``score``'s placements, docs/placement.md "Tuning reels"), and how many of them
   were seen;
 - **seen, missed**: what placement loses of what the model sees;
 - **bound F1**: the F1 of placing every seen event right and nothing else,

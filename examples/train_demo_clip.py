@@ -15,7 +15,7 @@ whose prompt "a photo of a <class>" is closest wins.
 its sha256 into ``models/registry.json`` and the model card
 ``models/autofoley-demo.md``. ``--out DIR/NAME.safetensors`` writes another
 demo-world model there instead, with its config beside it (``NAME.json``), to
-check placement on a second model of the same world (README, "A third model"):
+check placement on a second model of the same world (docs/placement.md, "A third model"):
 
     python examples/train_demo_clip.py --seed 1 --train 20000 --epochs 6 --out models2/demo-s1.safetensors
     autofoley score film.mp4 --clip-model models2/demo-s1.json --clip-pretrained models2/demo-s1.safetensors --frame-fit pad

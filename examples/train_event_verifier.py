@@ -11,7 +11,8 @@ it. A logistic regression (L2, C = 1, the intercept unpenalised) is fitted by
 Newton's method; a run becomes an event where it gives more than 0.5.
 
 Never fitted on: the held-out demo films, reels 13 onwards, the lab world, any
-other model. Those are what the README reports it on.
+other model. Those are what docs/placement.md reports it on
+("The event verifier").
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ model. Three decoders:
   (``verify.ENTRY`` x ``threshold``), each kept or dropped by a small learnt
   rule over its features (verify.py): a weaker model's true things that peak
   under the threshold are found. Not the default: on the lab world it placed
-  one sound fewer right (README, "The event verifier").
+  one sound fewer right (docs/placement.md, "The event verifier").
 - ``stable``: AutoSync (Demarchi, section 4.4): runs above ``threshold``
   whose segments stay within ``stability`` x the run's mean (t=0.1, d=0.5 in
   the paper). A sudden jump of the score starts a new event.

@@ -12,7 +12,7 @@ a score relative to the threshold, so ``--threshold`` still moves the rule.
 
 The weights (``verifier.json``) were fitted by ``examples/train_event_verifier.py``
 on the demo world's five tuning films and tuning reels 7-12 with the demo model
-(text ranking). Measured after, never fitted on (README, "The event verifier"):
+(text ranking). Measured after, never fitted on (docs/placement.md, "The event verifier"):
 reels 13-21, the lab world, and a second, weaker demo-world model. It is not
 the default: a rule fixed before the lab was measured asked that the lab
 lose nothing, and it lost one right sound (SFX F1 0.808 -> 0.805).
