@@ -17,6 +17,11 @@ an empty ``AUTOFOLEY_CONFIG``) against variants of its library, written under
     the world's library plus the other world's whole library in ``OTHER/``
     (without its CSV), both truths merged: many sounds that are never on
     screen, worded for another model;
+``thin-half``, ``thin``
+    a copy in which a seeded half of the sounding things (``thin-half``) or
+    every one (``thin``) keeps only its first ``THIN_KEEP`` files (by path):
+    a library with many files of some things and few of others, as most
+    are, where a thing's share of the softmax comes from fewer descriptions;
 ``pool``
     with ``--pool WORLD=DIR``: ``DIR/library`` and ``DIR/library_truth.json``,
     as ``examples/make_stock.py`` / ``examples/make_lab_stock.py`` write them
@@ -27,7 +32,8 @@ detection F1 | false positives, distractors among them) and the load average
 before and after. The lab world is never tuned on: these figures measure, they
 choose nothing.
 
-    python bench/bench_libraries.py                          # both worlds, 4 variants each: about 9 min
+    python bench/bench_libraries.py                          # both worlds, 6 variants each: about 13 min
+    python bench/bench_libraries.py --variants own,thin-half,thin
     python bench/bench_libraries.py --worlds demo --variants own,no-ambience
     python bench/bench_libraries.py --pool demo=bench/out/audio_rank/demo/pool --json
 """
@@ -38,6 +44,7 @@ import argparse
 import csv
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -47,8 +54,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORLDS = {"demo": ROOT / "examples" / "demo", "lab": ROOT / "examples" / "lab"}
 OTHER = {"demo": "lab", "lab": "demo"}
-VARIANTS = ("own", "names-only", "no-ambience", "plus-other", "pool")
+VARIANTS = ("own", "names-only", "no-ambience", "plus-other", "thin-half", "thin", "pool")
 SIDECAR = "library.csv"
+THIN_KEEP = 2  # files each thinned thing keeps
 
 
 def log(msg: str) -> None:
@@ -86,6 +94,20 @@ def drop_rows(csv_path: Path, gone: set[str]) -> None:
         csv.writer(f).writerows(kept)
 
 
+def thinned(truth: dict, half: bool) -> set[str]:
+    """The files a thin variant removes: past the first ``THIN_KEEP`` (by
+    path) of each sounding thing's SFX, for every thing or a seeded half."""
+    files: dict[str, list[str]] = {}
+    for rel, info in sorted(truth.items()):
+        if info.get("sound_class") and info.get("kind") != "ambience":
+            files.setdefault(info["sound_class"], []).append(rel)
+    things = sorted(files)
+    if half:
+        random.Random(0).shuffle(things)
+        things = things[:len(things) // 2]
+    return {rel for thing in things for rel in files[thing][THIN_KEEP:]}
+
+
 def make_variant(name: str, world: str, work: Path, pools: dict[str, Path]) -> tuple[Path, Path] | None:
     """(library folder, library truth) of one variant, written under ``work``;
     None when it cannot be made (a pool not given)."""
@@ -115,6 +137,13 @@ def make_variant(name: str, world: str, work: Path, pools: dict[str, Path]) -> t
                         ignore=shutil.ignore_patterns(".autofoley*", SIDECAR))
         truth.update({f"OTHER/{rel}": info for rel, info in
                       read_truth(other / "truth" / "library.json").items()})
+    elif name in ("thin-half", "thin"):
+        gone = thinned(truth, half=name == "thin-half")
+        for rel in gone:
+            (lib / rel).unlink()
+        if (lib / SIDECAR).exists():
+            drop_rows(lib / SIDECAR, gone)
+        truth = {rel: info for rel, info in truth.items() if rel not in gone}
     else:
         raise ValueError(f"unknown variant {name!r}")
     return lib, write_truth(out / "library_truth.json", truth)
@@ -165,7 +194,7 @@ def table(world: str, rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worlds", default="demo,lab", help="comma-separated: demo, lab (default: %(default)s)")
-    p.add_argument("--variants", default="own,names-only,no-ambience,plus-other,pool",
+    p.add_argument("--variants", default="own,names-only,no-ambience,plus-other,thin-half,thin,pool",
                    help="comma-separated, of: " + ", ".join(VARIANTS) + " (pool only with --pool)")
     p.add_argument("--pool", action="append", default=[], metavar="WORLD=DIR",
                    help="a pool of library variants for WORLD (DIR/library, DIR/library_truth.json)")

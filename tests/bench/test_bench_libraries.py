@@ -57,6 +57,21 @@ def test_variants_are_what_they_say(tmp_path):
     assert _files(lib) == set(merged)
     assert not (lib / "OTHER" / libs.SIDECAR).exists()  # its tags stay behind
 
+    sounding: dict[str, list[str]] = {}
+    for rel, info in truth.items():
+        if info.get("sound_class") and info["kind"] != "ambience":
+            sounding.setdefault(info["sound_class"], []).append(rel)
+    for name, thinned_things in (("thin", len(sounding)), ("thin-half", len(sounding) // 2)):
+        lib, t = libs.make_variant(name, "demo", tmp_path, {})
+        kept = json.loads(t.read_text())
+        assert _files(lib) == set(kept) and set(kept) < set(truth)
+        per_thing = {thing: len([r for r in rels if r in kept]) for thing, rels in sounding.items()}
+        thin = [thing for thing, n in per_thing.items() if n < len(sounding[thing])]
+        assert len(thin) == thinned_things and all(per_thing[thing] == libs.THIN_KEEP for thing in thin)
+        assert {rel for rel in truth if not truth[rel].get("sound_class") or truth[rel]["kind"] == "ambience"} <= set(kept)
+        with open(lib / libs.SIDECAR, newline="") as f:
+            assert {r[0] for r in list(csv.reader(f))[1:] if r} <= set(kept)
+
     assert libs.make_variant("pool", "demo", tmp_path, {}) is None
     assert libs.make_variant("pool", "demo", tmp_path, {"demo": tmp_path / "p"}) == \
         (tmp_path / "p" / "library", tmp_path / "p" / "library_truth.json")
