@@ -32,7 +32,7 @@ detection F1 | false positives, distractors among them) and the load average
 before and after. The lab world is never tuned on: these figures measure, they
 choose nothing.
 
-    python bench/bench_libraries.py                          # both worlds, 6 variants each: about 13 min
+    python bench/bench_libraries.py                          # both worlds, 6 variants each: about 1 min a variant and world (cached)
     python bench/bench_libraries.py --variants own,thin-half,thin
     python bench/bench_libraries.py --worlds demo --variants own,no-ambience
     python bench/bench_libraries.py --pool demo=bench/out/audio_rank/demo/pool --json
@@ -94,6 +94,16 @@ def drop_rows(csv_path: Path, gone: set[str]) -> None:
         csv.writer(f).writerows(kept)
 
 
+def remove(lib: Path, truth: dict, gone: set[str]) -> dict:
+    """Delete ``gone`` (library-relative paths) from the copy ``lib`` and its
+    CSV; the truth without them."""
+    for rel in gone:
+        (lib / rel).unlink()
+    if (lib / SIDECAR).exists():
+        drop_rows(lib / SIDECAR, gone)
+    return {rel: info for rel, info in truth.items() if rel not in gone}
+
+
 def thinned(truth: dict, half: bool) -> set[str]:
     """The files a thin variant removes: past the first ``THIN_KEEP`` (by
     path) of each sounding thing's SFX, for every thing or a seeded half."""
@@ -125,12 +135,7 @@ def make_variant(name: str, world: str, work: Path, pools: dict[str, Path]) -> t
     if name == "names-only":
         (lib / SIDECAR).unlink(missing_ok=True)
     elif name == "no-ambience":
-        beds = {rel for rel, info in truth.items() if info.get("kind") == "ambience"}
-        for rel in beds:
-            (lib / rel).unlink()
-        if (lib / SIDECAR).exists():
-            drop_rows(lib / SIDECAR, beds)
-        truth = {rel: info for rel, info in truth.items() if rel not in beds}
+        truth = remove(lib, truth, {rel for rel, info in truth.items() if info.get("kind") == "ambience"})
     elif name == "plus-other":
         other = WORLDS[OTHER[world]]
         shutil.copytree(other / "library", lib / "OTHER",
@@ -138,12 +143,7 @@ def make_variant(name: str, world: str, work: Path, pools: dict[str, Path]) -> t
         truth.update({f"OTHER/{rel}": info for rel, info in
                       read_truth(other / "truth" / "library.json").items()})
     elif name in ("thin-half", "thin"):
-        gone = thinned(truth, half=name == "thin-half")
-        for rel in gone:
-            (lib / rel).unlink()
-        if (lib / SIDECAR).exists():
-            drop_rows(lib / SIDECAR, gone)
-        truth = {rel: info for rel, info in truth.items() if rel not in gone}
+        truth = remove(lib, truth, thinned(truth, half=name == "thin-half"))
     else:
         raise ValueError(f"unknown variant {name!r}")
     return lib, write_truth(out / "library_truth.json", truth)
