@@ -166,8 +166,9 @@ WORLDS["lab5-strong"] = lab_world("lab5-strong", 5, 12, root="lab5", recipe=STRO
 # A second such world, made once lab5-strong had been looked into (tenth session).
 WORLDS["lab6-strong"] = lab_world("lab6-strong", 6, 13, root="lab6", recipe=STRONG)
 # lab8 and lab8-strong: one world's films under both recipes, made in session
-# 12 after predictions for both were written down (bench/README); measured once
-# with the shipped defaults, nothing chosen on either.
+# 12 after predictions for both were written down (docs/placement.md, "lab8: a
+# prediction written down first"); measured once with the shipped defaults,
+# nothing chosen on either.
 WORLDS["lab8"] = lab_world("lab8", 8, 15)
 WORLDS["lab8-strong"] = lab_world("lab8-strong", 8, 15, root="lab8", recipe=STRONG)
 # A lab-like world to choose on (the demo world files one sound class per
